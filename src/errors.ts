@@ -1,0 +1,35 @@
+/**
+ * The one error type of sbertkit. It carries where the problem is (file, line, field) so that every
+ * command prints the same single line on stderr and exits with the same code for the same kind of fault.
+ */
+export class SbertkitError extends Error {
+  readonly file?: string;
+  readonly line?: number;
+  readonly field?: string;
+  /** Process exit code a command should use: 2 for bad input/usage, 1 for failed gates, 3 for model/runtime problems. */
+  readonly exitCode: number;
+
+  constructor(message: string, options: {file?: string; line?: number; field?: string; exitCode?: number; cause?: unknown} = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause});
+    this.name = 'SbertkitError';
+    this.file = options.file;
+    this.line = options.line;
+    this.field = options.field;
+    this.exitCode = options.exitCode ?? 2;
+  }
+
+  /** "file:line: message" — the single line shown to users. */
+  toLine(): string {
+    const where = this.file === undefined ? '' : this.line === undefined ? `${this.file}: ` : `${this.file}:${this.line}: `;
+    return `${where}${this.message}`;
+  }
+}
+
+export const EXIT = {
+  /** A gate (e.g. --min-spearman) failed. */
+  GATE_FAILED: 1,
+  /** Bad input file, bad flag value, missing column. */
+  BAD_INPUT: 2,
+  /** Model could not be resolved, downloaded, converted or run. */
+  MODEL: 3,
+} as const;

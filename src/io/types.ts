@@ -1,0 +1,33 @@
+/** What readers produce and writers consume. Shared by every command. */
+
+export type TextFormat = 'csv' | 'tsv' | 'jsonl' | 'txt';
+export type VectorFormat = 'parquet' | 'arrow' | 'arrow-stream' | 'jsonl';
+
+/** A raw row of a tabular input, before any column is picked. */
+export interface Row {
+  /** 1-based physical line number in the source where this row starts (header is line 1 for CSV/TSV). */
+  line: number;
+  /** Column name -> value, as strings. For JSONL, non-string values are JSON-stringified except numbers/booleans which are String()-ed. */
+  fields: Record<string, string>;
+}
+
+/** One text to embed. */
+export interface TextRecord {
+  /** The --id-column value, else the 0-based row number. */
+  id: string | number;
+  text: string;
+  /** Only the columns asked for with --keep-columns. */
+  fields: Record<string, string>;
+  /** 1-based source line, for error messages. */
+  line: number;
+}
+
+/** One embedded record, ready to be written. */
+export interface VectorRecord {
+  id: string | number;
+  vector: Float32Array;
+  fields: Record<string, string>;
+}
+
+/** Key/value metadata written into a vector file's schema (model name, dimension, pooling, normalize...). */
+export type VectorFileMetadata = Record<string, string>;
