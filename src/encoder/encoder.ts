@@ -1,0 +1,132 @@
+/**
+ * The shared sentence encoder: tokenizer + ONNX session + pooling, with windowed length-sorted
+ * batching. It knows nothing about files or flags; commands hand it texts or a record stream.
+ */
+import {EXIT, SbertkitError} from '../errors.js';
+import type {ModelSpec, PoolingMode} from '../models/spec.js';
+import {planBatches} from './batching.js';
+import {OnnxSession} from './onnx-session.js';
+import {l2Normalize, poolTokens} from './pooling.js';
+import {TextTokenizer, type TokenizedText} from './tokenize.js';
+import type {EncodeStats, EncoderOptions, SentenceEncoder} from './types.js';
+
+export const ENCODER_DEFAULTS = {batchSize: 32, maxTokens: 16_384, windowSize: 4096} as const;
+
+export class Encoder implements SentenceEncoder {
+  readonly stats: EncodeStats = {rows: 0, tokens: 0, truncated: 0};
+  readonly normalized: boolean;
+  readonly pooling: string;
+  private readonly batchSize: number;
+  private readonly maxTokens: number;
+  private readonly windowSize: number;
+  private dim = 0;
+
+  private constructor(
+    readonly spec: ModelSpec,
+    private readonly tokenizer: TextTokenizer,
+    private readonly session: OnnxSession,
+    options: EncoderOptions,
+  ) {
+    this.batchSize = positive(options.batchSize, ENCODER_DEFAULTS.batchSize, 'batch size');
+    this.maxTokens = positive(options.maxTokens, ENCODER_DEFAULTS.maxTokens, 'max tokens');
+    this.windowSize = positive(options.windowSize, ENCODER_DEFAULTS.windowSize, 'window size');
+    this.normalized = options.normalize ?? spec.normalize;
+    this.pooling = session.pooledInGraph ? 'graph' : spec.pooling;
+  }
+
+  /** Loads tokenizer and ONNX session for a resolved model folder. */
+  static async load(spec: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
+    const maxLength = Math.min(options.maxSeqLength ?? spec.maxSeqLength, spec.maxSeqLength);
+    const tokenizer = new TextTokenizer(spec, maxLength);
+    const session = await OnnxSession.create(spec.onnxPath, {threads: options.threads});
+    const encoder = new Encoder(spec, tokenizer, session, options);
+    // The graph is the authority on the output size (configs can be missing or stale): probe it once.
+    const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
+    encoder.dim = probe!.length;
+    return encoder;
+  }
+
+  get dimension(): number {
+    return this.dim;
+  }
+
+  get threads(): number {
+    return this.session.threads;
+  }
+
+  get maxSeqLength(): number {
+    return this.tokenizer.maxLength;
+  }
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for await (const {vector} of this.embedStream(texts.map((text) => ({text})))) out.push(vector);
+    return out;
+  }
+
+  async *embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, onBatch?: (rows: number) => void): AsyncGenerator<{record: R; vector: Float32Array}> {
+    let window: R[] = [];
+    for await (const record of records) {
+      window.push(record);
+      if (window.length >= this.windowSize) {
+        yield* this.embedWindow(window, onBatch);
+        window = [];
+      }
+    }
+    if (window.length > 0) yield* this.embedWindow(window, onBatch);
+  }
+
+  /** Tokenizes a window, runs it in length-sorted batches, and yields the records back in input order. */
+  private async *embedWindow<R extends {text: string}>(window: R[], onBatch?: (rows: number) => void): AsyncGenerator<{record: R; vector: Float32Array}> {
+    const tokenized = window.map((record, i) => {
+      if (typeof record.text !== 'string') throw new SbertkitError(`record ${i} has no text`, {exitCode: EXIT.BAD_INPUT});
+      return this.tokenizer.tokenize(record.text);
+    });
+    const vectors = new Array<Float32Array>(window.length);
+    for (const batch of planBatches(tokenized.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens})) {
+      const results = await this.runBatch(batch.map((i) => tokenized[i]!));
+      batch.forEach((index, k) => (vectors[index] = results[k]!));
+      onBatch?.(batch.length);
+    }
+    for (const t of tokenized) {
+      this.stats.rows++;
+      this.stats.tokens += t.ids.length;
+      if (t.truncated) this.stats.truncated++;
+    }
+    for (let i = 0; i < window.length; i++) yield {record: window[i]!, vector: vectors[i]!};
+  }
+
+  /** Pads one batch on the right, runs the graph, pools and normalizes. */
+  private async runBatch(texts: TokenizedText[]): Promise<Float32Array[]> {
+    const rows = texts.length;
+    // A batch of only empty texts still needs one column for the graph; it is masked out.
+    const seqLen = Math.max(1, ...texts.map((t) => t.ids.length));
+    const inputIds = new BigInt64Array(rows * seqLen).fill(BigInt(this.tokenizer.padId));
+    const attentionMask = new BigInt64Array(rows * seqLen);
+    const tokenTypeIds = this.session.wantsTokenTypeIds ? new BigInt64Array(rows * seqLen) : undefined;
+    texts.forEach((t, r) => {
+      for (let j = 0; j < t.ids.length; j++) {
+        inputIds[r * seqLen + j] = BigInt(t.ids[j]!);
+        attentionMask[r * seqLen + j] = 1n;
+        if (tokenTypeIds && t.typeIds) tokenTypeIds[r * seqLen + j] = BigInt(t.typeIds[j]!);
+      }
+    });
+    const output = await this.session.run({rows, seqLen, inputIds, attentionMask, tokenTypeIds});
+    const vectors =
+      output.kind === 'pooled'
+        ? Array.from({length: rows}, (_, r) => output.data.slice(r * output.dim, (r + 1) * output.dim))
+        : poolTokens(output.data, rows, seqLen, output.dim, texts.map((t) => t.ids.length), this.spec.pooling as PoolingMode);
+    if (this.normalized) vectors.forEach(l2Normalize);
+    return vectors;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new SbertkitError(`${what} must be a positive integer, got ${value}`, {exitCode: EXIT.BAD_INPUT});
+  return value;
+}

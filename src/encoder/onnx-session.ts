@@ -1,0 +1,95 @@
+/**
+ * Owns the onnxruntime-node session. onnxruntime-node is imported here, lazily, so that commands which
+ * never encode (and `--help`) do not pay for loading the native runtime.
+ */
+import {availableParallelism} from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import {EXIT, SbertkitError} from '../errors.js';
+
+type OrtModule = typeof Ort;
+
+let ortPromise: Promise<OrtModule> | undefined;
+export function loadOrt(): Promise<OrtModule> {
+  ortPromise ??= import('onnxruntime-node');
+  return ortPromise;
+}
+
+/** Output names, in the order we prefer them when the graph does its own pooling or not. */
+const POOLED_OUTPUT = 'sentence_embedding';
+const TOKEN_OUTPUTS = ['token_embeddings', 'last_hidden_state'];
+
+export interface BatchInput {
+  rows: number;
+  seqLen: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds?: BigInt64Array;
+}
+
+export interface BatchOutput {
+  /** 'pooled': [rows, dim]; 'tokens': [rows, seqLen, dim]. */
+  kind: 'pooled' | 'tokens';
+  data: Float32Array;
+  dim: number;
+}
+
+export class OnnxSession {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+    readonly outputName: string,
+    readonly wantsTokenTypeIds: boolean,
+    readonly threads: number,
+  ) {}
+
+  static async create(onnxPath: string, options: {threads?: number} = {}): Promise<OnnxSession> {
+    const ort = await loadOrt();
+    const threads = options.threads && options.threads > 0 ? options.threads : availableParallelism();
+    let session: Ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(onnxPath, {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        executionProviders: ['cpu'],
+      });
+    } catch (error) {
+      throw new SbertkitError(`cannot load ONNX graph: ${(error as Error).message.split('\n')[0]}`, {file: onnxPath, exitCode: EXIT.MODEL});
+    }
+    const inputs = session.inputNames;
+    for (const required of ['input_ids', 'attention_mask']) {
+      if (!inputs.includes(required)) {
+        throw new SbertkitError(`graph has no '${required}' input (inputs: ${inputs.join(', ')})`, {file: onnxPath, exitCode: EXIT.MODEL});
+      }
+    }
+    const outputs = session.outputNames;
+    const outputName = outputs.includes(POOLED_OUTPUT) ? POOLED_OUTPUT : (TOKEN_OUTPUTS.find((o) => outputs.includes(o)) ?? outputs[0]!);
+    return new OnnxSession(ort, session, outputName, inputs.includes('token_type_ids'), threads);
+  }
+
+  get pooledInGraph(): boolean {
+    return this.outputName === POOLED_OUTPUT;
+  }
+
+  async run(batch: BatchInput): Promise<BatchOutput> {
+    const {Tensor} = this.ort;
+    const dims = [batch.rows, batch.seqLen];
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: new Tensor('int64', batch.inputIds, dims),
+      attention_mask: new Tensor('int64', batch.attentionMask, dims),
+    };
+    if (this.wantsTokenTypeIds) feeds.token_type_ids = new Tensor('int64', batch.tokenTypeIds ?? new BigInt64Array(batch.inputIds.length), dims);
+    const result = await this.session.run(feeds, [this.outputName]);
+    const tensor = result[this.outputName]!;
+    const data = tensor.data as Float32Array;
+    const shape = tensor.dims;
+    if (shape.length === 2) return {kind: 'pooled', data, dim: shape[1]!};
+    if (shape.length === 3) return {kind: 'tokens', data, dim: shape[2]!};
+    throw new SbertkitError(`output '${this.outputName}' has unexpected shape [${shape.join(', ')}]`, {exitCode: EXIT.MODEL});
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Reads a sentence-transformers model folder into one typed ModelSpec. Every config file is optional
+ * except tokenizer.json and the ONNX graph; missing ones fall back to what sentence-transformers itself
+ * would assume, so a plain `optimum` export (no modules.json) still works with mean pooling.
+ */
+import {existsSync, readFileSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {EXIT, SbertkitError} from '../errors.js';
+import type {ModelSpec, PoolingMode} from './spec.js';
+
+export interface ReadSpecOptions {
+  /** Display name for metadata; defaults to the folder path. */
+  name?: string;
+  revision?: string;
+  /** ONNX file relative to the folder (e.g. onnx/model_qint8_avx512.onnx). */
+  modelFile?: string;
+}
+
+/** Where sentence-transformers and optimum put the graph, in the order we look. */
+const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx'];
+
+/** Positional limit we assume when no config says anything (BERT's). */
+const FALLBACK_MAX_LENGTH = 512;
+
+function readJson(dir: string, file: string): Record<string, any> | undefined {
+  const path = join(dir, file);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>;
+  } catch (error) {
+    throw new SbertkitError(`invalid JSON: ${(error as Error).message}`, {file: path, exitCode: EXIT.MODEL});
+  }
+}
+
+interface ModuleEntry {
+  path?: string;
+  type?: string;
+}
+
+function poolingFromConfig(config: Record<string, any>, file: string): PoolingMode {
+  const modes: PoolingMode[] = [];
+  if (config.pooling_mode_mean_tokens) modes.push('mean');
+  if (config.pooling_mode_cls_token) modes.push('cls');
+  if (config.pooling_mode_max_tokens) modes.push('max');
+  if (config.pooling_mode_lasttoken) modes.push('lasttoken');
+  const unsupported = ['pooling_mode_mean_sqrt_len_tokens', 'pooling_mode_weightedmean_tokens'].filter((k) => config[k]);
+  if (unsupported.length > 0 || modes.length !== 1) {
+    const asked = [...modes, ...unsupported].join(', ') || 'none';
+    throw new SbertkitError(`unsupported pooling (${asked}): sbertkit supports exactly one of mean, cls, max, lasttoken`, {
+      file,
+      exitCode: EXIT.MODEL,
+    });
+  }
+  return modes[0]!;
+}
+
+export function readModelSpec(folder: string, options: ReadSpecOptions = {}): ModelSpec {
+  const dir = resolve(folder);
+  if (!existsSync(dir)) throw new SbertkitError(`model folder not found: ${folder}`, {exitCode: EXIT.MODEL});
+
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  if (!existsSync(tokenizerPath)) {
+    throw new SbertkitError(`no tokenizer.json in model folder ${dir} (sbertkit needs the fast-tokenizer file)`, {exitCode: EXIT.MODEL});
+  }
+
+  const candidates = options.modelFile ? [options.modelFile] : ONNX_CANDIDATES;
+  const onnxFile = candidates.find((c) => existsSync(join(dir, c)));
+  if (onnxFile === undefined) {
+    throw new SbertkitError(
+      `no ONNX graph in ${dir} (looked for ${candidates.join(', ')}); export one with sentence-transformers ` +
+        `(SentenceTransformer(model, backend="onnx").save_pretrained(dir)) or optimum-cli export onnx`,
+      {exitCode: EXIT.MODEL},
+    );
+  }
+
+  const modules = (readJson(dir, 'modules.json') as ModuleEntry[] | undefined) ?? [];
+  const poolingModule = modules.find((m) => m.type?.endsWith('Pooling'));
+  const normalize = modules.some((m) => m.type?.endsWith('Normalize'));
+  const poolingDir = poolingModule?.path ?? '1_Pooling';
+  const poolingConfigPath = join(dir, poolingDir, 'config.json');
+  const poolingConfig = readJson(dir, join(poolingDir, 'config.json'));
+  const pooling = poolingConfig ? poolingFromConfig(poolingConfig, poolingConfigPath) : 'mean';
+
+  const sbertConfig = readJson(dir, 'sentence_bert_config.json') ?? {};
+  const modelConfig = readJson(dir, 'config.json') ?? {};
+  const tokenizerConfig = readJson(dir, 'tokenizer_config.json') ?? {};
+
+  const positionLimit = typeof modelConfig.max_position_embeddings === 'number' ? modelConfig.max_position_embeddings : undefined;
+  // Tokenizer configs often carry a huge sentinel (1e30) for "no limit"; ignore those.
+  const tokenizerLimit =
+    typeof tokenizerConfig.model_max_length === 'number' && tokenizerConfig.model_max_length < 1e6 ? tokenizerConfig.model_max_length : undefined;
+  const maxSeqLength =
+    typeof sbertConfig.max_seq_length === 'number'
+      ? sbertConfig.max_seq_length
+      : Math.min(tokenizerLimit ?? Infinity, positionLimit ?? Infinity, tokenizerLimit ?? positionLimit ?? FALLBACK_MAX_LENGTH);
+
+  const dimension =
+    typeof poolingConfig?.word_embedding_dimension === 'number'
+      ? poolingConfig.word_embedding_dimension
+      : typeof modelConfig.hidden_size === 'number'
+        ? modelConfig.hidden_size
+        : undefined;
+
+  return {
+    name: options.name ?? folder,
+    dir,
+    revision: options.revision,
+    onnxPath: join(dir, onnxFile),
+    tokenizerPath,
+    tokenizerConfig,
+    maxSeqLength,
+    doLowerCase: sbertConfig.do_lower_case === true,
+    pooling,
+    normalize,
+    dimension,
+  };
+}

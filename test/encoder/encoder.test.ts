@@ -1,0 +1,220 @@
+/**
+ * The shared encoder against an independent forward pass (test/helpers/reference-bert.ts) on generated
+ * BERT-layout models: every pooling mode, graph-pooled outputs, truncation counts, and invariance to
+ * batch size, window size, token budget and thread count.
+ */
+import assert from 'node:assert/strict';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, before, describe, test} from 'node:test';
+import {Encoder} from '../../src/encoder/encoder.js';
+import type {EncoderOptions} from '../../src/encoder/types.js';
+import {readModelSpec} from '../../src/models/read-spec.js';
+import type {PoolingMode} from '../../src/models/spec.js';
+import {makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
+import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
+
+const MAX_SEQ = 24;
+
+/** Our own sentences: short, long, punctuation, unknown characters, repeated words, an empty text. */
+const SENTENCES = [
+  'The cat sat on the mat.',
+  'a dog runs in the park',
+  'Where is the nearest train station?',
+  '',
+  'Numbers like 42 and 7 appear here, too!',
+  'this sentence is deliberately long so that it will be cut off by the truncation limit of the model, because it keeps going and going well past it',
+  'Ünïcödé and emoji 🙂 are unknown here',
+  'red red red red red',
+  'I',
+  'We walked home after the game, tired but happy.',
+  'time',
+  'another long one: the quick brown fox jumps over the lazy dog while the people in the house watch it and laugh about it all day long',
+];
+
+const weights = makeBertWeights(TINY_BERT);
+let root: string;
+let vocab: string[];
+
+async function folder(name: string, opts: Partial<BertFolderOptions>): Promise<string> {
+  const dir = join(root, name);
+  const written = await writeBertModelFolder(dir, {config: TINY_BERT, weights, pooling: 'mean', normalize: true, maxSeqLength: MAX_SEQ, ...opts});
+  vocab = written.vocab;
+  return dir;
+}
+
+async function encodeAll(dir: string, texts: string[], options: EncoderOptions = {}): Promise<{vectors: Float32Array[]; encoder: Encoder}> {
+  const encoder = await Encoder.load(readModelSpec(dir), options);
+  try {
+    return {vectors: await encoder.embed(texts), encoder};
+  } finally {
+    await encoder.close();
+  }
+}
+
+function reference(text: string, pooling: PoolingMode, normalize: boolean): Float64Array {
+  const ids = referenceWordPiece(vocab, text, MAX_SEQ);
+  const pooled = referencePool(referenceTokenEmbeddings(TINY_BERT, weights, ids, ids.map(() => 0)), pooling);
+  return normalize ? l2Normalize(pooled) : pooled;
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  a.forEach((v, i) => v.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i]![j]!)))));
+  return m;
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sbertkit-encoder-'));
+});
+after(async () => {
+  await rm(root, {recursive: true, force: true});
+});
+
+describe('encoder vs independent forward pass', () => {
+  for (const pooling of ['mean', 'cls', 'max', 'lasttoken'] as const) {
+    test(`${pooling} pooling matches the reference (cosine >= 0.99999, values within 1e-4)`, async () => {
+      const dir = await folder(`pool-${pooling}`, {pooling, normalize: true});
+      const {vectors, encoder} = await encodeAll(dir, SENTENCES);
+      assert.equal(encoder.pooling, pooling);
+      assert.equal(encoder.dimension, TINY_BERT.hidden);
+      SENTENCES.forEach((text, i) => {
+        const ref = reference(text, pooling, true);
+        assert.ok(cosine(vectors[i]!, ref) >= 0.99999, `${pooling} "${text}": cosine ${cosine(vectors[i]!, ref)}`);
+        ref.forEach((x, j) => assert.ok(Math.abs(x - vectors[i]![j]!) < 1e-4, `${pooling} "${text}" dim ${j}`));
+      });
+    });
+  }
+
+  test('without a Normalize module vectors keep their norm; --normalize forces unit length', async () => {
+    const dir = await folder('no-normalize', {pooling: 'mean', normalize: false});
+    const plain = await encodeAll(dir, SENTENCES);
+    assert.equal(plain.encoder.normalized, false);
+    SENTENCES.forEach((text, i) => {
+      const ref = reference(text, 'mean', false);
+      ref.forEach((x, j) => assert.ok(Math.abs(x - plain.vectors[i]![j]!) < 1e-4));
+    });
+    const forced = await encodeAll(dir, SENTENCES, {normalize: true});
+    forced.vectors.forEach((v) => assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5));
+  });
+
+  test('uses the graph\'s sentence_embedding output when present, not 1_Pooling', async () => {
+    // 1_Pooling says mean, the graph pools CLS itself: the graph must win.
+    const dir = await folder('graph-pooled', {pooling: 'mean', normalize: false, sentenceEmbedding: {pooling: 'cls', normalize: false}});
+    const {vectors, encoder} = await encodeAll(dir, SENTENCES);
+    assert.equal(encoder.pooling, 'graph');
+    SENTENCES.forEach((text, i) => assert.ok(cosine(vectors[i]!, reference(text, 'cls', false)) >= 0.99999, text));
+  });
+
+  test('token_embeddings output, graph at model.onnx, no token_type_ids input', async () => {
+    const dir = await folder('variant-layout', {outputName: 'token_embeddings', onnxLocation: 'model.onnx', withTokenTypeIds: false});
+    const {vectors} = await encodeAll(dir, SENTENCES);
+    SENTENCES.forEach((text, i) => assert.ok(cosine(vectors[i]!, reference(text, 'mean', true)) >= 0.99999, text));
+  });
+
+  test('do_lower_case in sentence_bert_config lower-cases before a case-sensitive tokenizer', async () => {
+    const dir = await folder('lowercase', {doLowerCase: true, tokenizerLowercase: false});
+    const {vectors} = await encodeAll(dir, ['The CAT Sat', 'the cat sat']);
+    assert.ok(maxAbsDiff([vectors[0]!], [vectors[1]!]) === 0);
+    assert.ok(cosine(vectors[0]!, reference('the cat sat', 'mean', true)) >= 0.99999);
+  });
+});
+
+describe('truncation is counted, never silent', () => {
+  test('stats.truncated equals the number of texts longer than max_seq_length', async () => {
+    const dir = await folder('truncation', {});
+    const {encoder} = await encodeAll(dir, SENTENCES);
+    const expected = SENTENCES.filter((t) => referenceWordPiece(vocab, t, Number.MAX_SAFE_INTEGER).length > MAX_SEQ).length;
+    assert.ok(expected >= 2, 'fixture must contain long texts');
+    assert.equal(encoder.stats.truncated, expected);
+    assert.equal(encoder.stats.rows, SENTENCES.length);
+    const tokens = SENTENCES.reduce((n, t) => n + referenceWordPiece(vocab, t, MAX_SEQ).length, 0);
+    assert.equal(encoder.stats.tokens, tokens);
+  });
+
+  test('--max-seq-length lowers the limit and changes the count', async () => {
+    const dir = await folder('truncation-8', {});
+    const {vectors, encoder} = await encodeAll(dir, SENTENCES, {maxSeqLength: 8});
+    const expected = SENTENCES.filter((t) => referenceWordPiece(vocab, t, Number.MAX_SAFE_INTEGER).length > 8).length;
+    assert.equal(encoder.stats.truncated, expected);
+    const ids = referenceWordPiece(vocab, SENTENCES[5]!, 8);
+    const ref = l2Normalize(referencePool(referenceTokenEmbeddings(TINY_BERT, weights, ids, ids.map(() => 0)), 'mean'));
+    assert.ok(cosine(vectors[5]!, ref) >= 0.99999);
+  });
+});
+
+describe('same text, same vector', () => {
+  // Many texts in shuffled lengths, so windows and batches really differ between settings.
+  const many = Array.from({length: 150}, (_, i) => SENTENCES[(i * 7) % SENTENCES.length]!.split(' ').slice(0, 1 + (i % 13)).join(' ') + ` ${i}`);
+
+  test('batch size, window size, token budget and thread count do not change vectors (max |diff| <= 1e-5)', async () => {
+    const dir = await folder('invariance', {});
+    const base = (await encodeAll(dir, many, {batchSize: 1, windowSize: 1, threads: 1})).vectors;
+    for (const options of [
+      {batchSize: 7, windowSize: 5, threads: 2},
+      {batchSize: 64, windowSize: 1000},
+      {batchSize: 32, maxTokens: 40, windowSize: 37, threads: 1},
+      {batchSize: 150, windowSize: 150, threads: 2},
+    ]) {
+      const other = (await encodeAll(dir, many, options)).vectors;
+      assert.ok(maxAbsDiff(base, other) <= 1e-5, `options ${JSON.stringify(options)}: ${maxAbsDiff(base, other)}`);
+    }
+  });
+
+  test('embedStream yields every record once, in input order, across windows', async () => {
+    const dir = await folder('order', {});
+    const encoder = await Encoder.load(readModelSpec(dir), {windowSize: 17, batchSize: 5});
+    try {
+      async function* source() {
+        for (let i = 0; i < many.length; i++) yield {id: i, text: many[i]!};
+      }
+      const seen: number[] = [];
+      let batchedRows = 0;
+      const single = await encoder.embed([many[42]!]);
+      for await (const {record, vector} of encoder.embedStream(source(), (rows) => (batchedRows += rows))) {
+        seen.push(record.id);
+        if (record.id === 42) assert.ok(maxAbsDiff([vector], single) <= 1e-5);
+      }
+      assert.deepEqual(seen, many.map((_, i) => i));
+      assert.equal(batchedRows, many.length);
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  test('a batch made only of empty texts still runs', async () => {
+    const dir = await folder('empty', {});
+    const {vectors} = await encodeAll(dir, ['', ''], {batchSize: 2});
+    assert.equal(vectors.length, 2);
+    // BERT still sees [CLS] [SEP] for an empty text.
+    assert.ok(cosine(vectors[0]!, reference('', 'mean', true)) >= 0.99999);
+  });
+});
+
+describe('model folder problems are one clear error', () => {
+  test('missing ONNX graph names the folder and how to export one', async () => {
+    const dir = await folder('no-onnx', {onnxLocation: 'model.onnx'});
+    assert.throws(() => readModelSpec(dir, {modelFile: 'onnx/model_qint8_avx512.onnx'}), /no ONNX graph in .*onnx\/model_qint8_avx512\.onnx.*export/);
+  });
+
+  test('two pooling modes at once is refused', async () => {
+    const dir = await folder('two-poolings', {});
+    const {writeFile} = await import('node:fs/promises');
+    await writeFile(join(dir, '1_Pooling', 'config.json'), JSON.stringify({word_embedding_dimension: 32, pooling_mode_mean_tokens: true, pooling_mode_cls_token: true}));
+    assert.throws(() => readModelSpec(dir), /unsupported pooling \(mean, cls\)/);
+  });
+});
