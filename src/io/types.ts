@@ -9,6 +9,8 @@ export interface Row {
   line: number;
   /** Column name -> value, as strings. For JSONL, non-string values are JSON-stringified except numbers/booleans which are String()-ed. */
   fields: Record<string, string>;
+  /** JSONL only: the parsed object, so callers can tell a missing field from a non-string one. */
+  values?: Record<string, unknown>;
 }
 
 /** One text to embed. */

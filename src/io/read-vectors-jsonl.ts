@@ -1,0 +1,92 @@
+/**
+ * JSONL vectors: one object per line with an id, an `embedding` array of numbers and any other
+ * fields (kept columns). Kept columns are the first object's other keys; JSONL has no metadata.
+ */
+import {SbertkitError} from '../errors.js';
+import {readLines, type Line} from './lines.js';
+import {openInput} from './open-input.js';
+import type {OpenedVectors, VectorColumns} from './read-vectors.js';
+import {jsonType, parseJsonLine, stringifyJsonValue} from './rows-lines.js';
+import type {Row, VectorRecord} from './types.js';
+import {ID_COLUMN} from './vector-batches.js';
+
+export async function openJsonlVectors(input: string, columns: VectorColumns, stdin?: NodeJS.ReadableStream): Promise<OpenedVectors> {
+  const source = await openInput(input, stdin);
+  const {file} = source;
+  const lines = readLines(source.stream, file);
+  let first: Row | undefined;
+  try {
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+      if (next.value.text.trim() !== '') {
+        first = parseJsonLine(next.value, file);
+        break;
+      }
+    }
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+
+  const {vectorColumn} = columns;
+  const idColumn = columns.idColumn ?? ID_COLUMN;
+  const firstValues = first?.values ?? {};
+  if (first !== undefined && !(vectorColumn in firstValues)) {
+    await source.close();
+    throw new SbertkitError(`field '${vectorColumn}' is missing (--vector-column); fields are ${Object.keys(firstValues).join(', ')}`, {
+      file,
+      line: first.line,
+      field: vectorColumn,
+    });
+  }
+  // Without an explicit --id-column, a file whose rows have no 'id' is numbered by row.
+  const hasIds = columns.idColumn !== undefined || idColumn in firstValues;
+  const fieldNames = Object.keys(firstValues).filter((key) => key !== vectorColumn && key !== idColumn);
+
+  const toRecord = (row: Row, index: number, shape: {dimension: number | undefined}): VectorRecord => {
+    const values = row.values!;
+    const where = {file, line: row.line};
+    const vector = values[vectorColumn];
+    if (vector === undefined) throw new SbertkitError(`field '${vectorColumn}' is missing`, {...where, field: vectorColumn});
+    if (!Array.isArray(vector) || !vector.every((x) => typeof x === 'number')) {
+      throw new SbertkitError(`field '${vectorColumn}' is not an array of numbers (got ${jsonType(vector)})`, {...where, field: vectorColumn});
+    }
+    shape.dimension ??= vector.length;
+    if (vector.length !== shape.dimension) {
+      throw new SbertkitError(`field '${vectorColumn}' has ${vector.length} values, expected ${shape.dimension}`, {...where, field: vectorColumn});
+    }
+    let id: string | number = index;
+    if (hasIds) {
+      const value = values[idColumn];
+      if (typeof value !== 'string' && typeof value !== 'number') {
+        const problem = value === undefined ? 'is missing' : `is not a string or number (got ${jsonType(value)})`;
+        throw new SbertkitError(`field '${idColumn}' ${problem}`, {...where, field: idColumn});
+      }
+      id = value;
+    }
+    const fields: Record<string, string> = {};
+    for (const key of Object.keys(values)) {
+      if (key === vectorColumn || key === idColumn || values[key] === null) continue;
+      fields[key] = stringifyJsonValue(values[key]);
+    }
+    return {id, vector: Float32Array.from(vector as number[]), fields};
+  };
+
+  return {
+    dimension: undefined,
+    metadata: {},
+    fieldNames,
+    async *records(shape) {
+      try {
+        let index = 0;
+        if (first !== undefined) yield toRecord(first, index++, shape);
+        for await (const line of lines as AsyncIterable<Line>) {
+          if (line.text.trim() === '') continue;
+          yield toRecord(parseJsonLine(line, file), index++, shape);
+        }
+      } finally {
+        await source.close();
+      }
+    },
+    close: source.close,
+  };
+}
