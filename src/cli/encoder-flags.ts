@@ -1,0 +1,57 @@
+/**
+ * Flags shared by every command that encodes text, and the one function that turns them into a loaded
+ * encoder, so all six commands name and treat --model, --threads, --batch-size... the same way.
+ */
+import {Flags} from '@oclif/core';
+import {Encoder, ENCODER_DEFAULTS} from '../encoder/encoder.js';
+import {resolveModel} from '../models/resolve.js';
+import {createDownloadProgress} from './download-progress.js';
+
+export const modelFlags = {
+  model: Flags.string({
+    char: 'm',
+    description: 'Model: a sentence-transformers folder with an ONNX graph, a hub id (org/name[@revision]), or builtin:use-lite (the default).',
+    helpGroup: 'MODEL',
+  }),
+  'model-file': Flags.string({description: 'ONNX file inside the model, e.g. onnx/model_qint8_avx512.onnx (default onnx/model.onnx or model.onnx).', helpGroup: 'MODEL'}),
+  offline: Flags.boolean({description: 'Never use the network; only cached or local models (also HF_HUB_OFFLINE=1).', default: false, helpGroup: 'MODEL'}),
+  'batch-size': Flags.integer({description: 'Maximum texts per batch.', default: ENCODER_DEFAULTS.batchSize, min: 1, helpGroup: 'ENCODER'}),
+  'max-tokens': Flags.integer({description: 'Token budget per batch (padded length x rows).', default: ENCODER_DEFAULTS.maxTokens, min: 1, helpGroup: 'ENCODER'}),
+  'window-size': Flags.integer({description: 'Texts read ahead and sorted by length at once; bounds memory.', default: ENCODER_DEFAULTS.windowSize, min: 1, helpGroup: 'ENCODER'}),
+  'max-seq-length': Flags.integer({description: "Truncate texts to this many tokens (default: the model's max_seq_length; never above it).", min: 1, helpGroup: 'ENCODER'}),
+  normalize: Flags.boolean({description: "L2-normalize vectors (default: the model's Normalize module decides).", allowNo: true, helpGroup: 'ENCODER'}),
+  threads: Flags.integer({description: 'ONNX Runtime intra-op threads (default: all cores).', min: 1, helpGroup: 'ENCODER'}),
+};
+
+export interface EncoderFlagValues {
+  model?: string;
+  'model-file'?: string;
+  offline: boolean;
+  'batch-size': number;
+  'max-tokens': number;
+  'window-size': number;
+  'max-seq-length'?: number;
+  normalize?: boolean;
+  threads?: number;
+  quiet: boolean;
+}
+
+export async function loadEncoderFromFlags(flags: EncoderFlagValues): Promise<Encoder> {
+  const status = (message: string) => {
+    if (!flags.quiet) process.stderr.write(`${message}\n`);
+  };
+  const spec = await resolveModel(flags.model, {
+    modelFile: flags['model-file'],
+    offline: flags.offline || process.env.HF_HUB_OFFLINE === '1',
+    progress: createDownloadProgress(flags.quiet),
+    onStatus: status,
+  });
+  return Encoder.load(spec, {
+    batchSize: flags['batch-size'],
+    maxTokens: flags['max-tokens'],
+    windowSize: flags['window-size'],
+    maxSeqLength: flags['max-seq-length'],
+    normalize: flags.normalize,
+    threads: flags.threads,
+  });
+}
