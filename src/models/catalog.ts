@@ -1,0 +1,78 @@
+/**
+ * What `sbertkit models` shows: the models this machine can use without downloading (cached hub
+ * snapshots and the built-in model), each described by the same ModelSpec the encoder would load.
+ */
+import {type Dirent, existsSync, readdirSync} from 'node:fs';
+import {join, relative} from 'node:path';
+import type {SentenceEncoder} from '../encoder/types.js';
+import {listCachedModels} from './hub/index.js';
+import {readModelSpec} from './read-spec.js';
+import type {ModelSpec} from './spec.js';
+
+export interface CatalogEntry {
+  /** What to pass to --model. */
+  model: string;
+  source: 'hub-cache' | 'builtin';
+  revision?: string;
+  sizeBytes?: number;
+  dimension?: number;
+  pooling?: string;
+  normalize?: boolean;
+  maxSeqLength?: number;
+  /** Why the entry cannot be used as is (e.g. no ONNX graph in the snapshot). */
+  problem?: string;
+}
+
+export async function listLocalModels(options: {cacheDir?: string} = {}): Promise<CatalogEntry[]> {
+  const entries: CatalogEntry[] = [];
+  for (const cached of await listCachedModels(options.cacheDir)) {
+    for (const revision of cached.revisions) {
+      const model = `${cached.repoId}@${revision.ref ?? revision.commit}`;
+      entries.push({model, source: 'hub-cache', revision: revision.commit, sizeBytes: revision.sizeBytes, ...describeFolder(revision.dir, model)});
+    }
+  }
+  return entries;
+}
+
+/** The built-in model's entry, described from its converted folder when it exists. */
+export function builtinEntry(name: string, convertedDir: string | undefined): CatalogEntry {
+  if (convertedDir === undefined || !existsSync(convertedDir)) return {model: name, source: 'builtin', problem: 'not converted yet (happens on first use, offline)'};
+  return {model: name, source: 'builtin', ...describeFolder(convertedDir, name)};
+}
+
+function describeFolder(dir: string, name: string): Partial<CatalogEntry> {
+  try {
+    return summarizeSpec(readModelSpec(dir, {name}));
+  } catch (error) {
+    return {problem: (error as Error).message};
+  }
+}
+
+export function summarizeSpec(spec: ModelSpec): Partial<CatalogEntry> {
+  return {dimension: spec.dimension, pooling: spec.pooling, normalize: spec.normalize, maxSeqLength: spec.maxSeqLength};
+}
+
+/** Everything `models info` reports, from a loaded encoder (so the dimension is the graph's, not a config's). */
+export function describeEncoder(encoder: SentenceEncoder & {maxSeqLength: number; threads: number}): Record<string, string | number | boolean | string[]> {
+  const {spec} = encoder;
+  return {
+    model: spec.name,
+    ...(spec.revision ? {revision: spec.revision} : {}),
+    folder: spec.dir,
+    onnx: spec.onnxPath,
+    tokenizer: spec.tokenizerPath,
+    files: readdirRecursive(spec.dir),
+    max_seq_length: encoder.maxSeqLength,
+    do_lower_case: spec.doLowerCase,
+    pooling: encoder.pooling,
+    normalize: encoder.normalized,
+    dimension: encoder.dimension,
+  };
+}
+
+function readdirRecursive(dir: string): string[] {
+  return (readdirSync(dir, {recursive: true, withFileTypes: true}) as Dirent[])
+    .filter((e) => !e.isDirectory())
+    .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name)))
+    .sort();
+}
