@@ -5,12 +5,28 @@
  */
 import {Command, Flags} from '@oclif/core';
 import {SbertkitError} from '../errors.js';
+import {removePendingOutputsSync} from '../io/atomic-output.js';
+
+/** Signals skip 'exit' handlers, so temp outputs are removed here; the exit code follows shell convention. */
+function removeTempsOnSignal(): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removePendingOutputsSync();
+      process.exit(code);
+    });
+  }
+}
 
 export abstract class SbertkitCommand extends Command {
   static override baseFlags = {
     quiet: Flags.boolean({char: 'q', description: 'Print nothing on stderr except errors (no progress, no summary).', default: false}),
     json: Flags.boolean({description: 'Print the summary as one JSON object (on stdout, or on stderr when stdout carries data).', default: false}),
   };
+
+  override async init(): Promise<void> {
+    await super.init();
+    removeTempsOnSignal();
+  }
 
   /** Uniform failure: "sbertkit <command>: file:line: message" on stderr, then the error's exit code. */
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {

@@ -1,0 +1,147 @@
+/**
+ * `sbertkit eval-sts` end to end on a generated model: the report's numbers are recomputed here from
+ * vectors that `sbertkit encode` wrote (a different code path) with a naive Spearman, and both gates
+ * are exercised through exit codes.
+ */
+import assert from 'node:assert/strict';
+import {existsSync} from 'node:fs';
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, before, describe, test} from 'node:test';
+import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
+import {runCli} from '../helpers/cli.js';
+import {sharedDir} from '../helpers/paths.js';
+
+let dir: string;
+let modelDir: string;
+
+/** Our own sentence pairs with made-up gold scores (ties on purpose). */
+const PAIRS: Array<[string, string, number]> = [
+  ['the cat sat on the mat', 'a cat is sitting on a mat', 4.5],
+  ['the dog runs in the park', 'a dog is running outside', 4.0],
+  ['we ate dinner at home', 'the train left the station', 0.5],
+  ['she reads a book', 'a woman is reading', 4.0],
+  ['the sun is hot today', 'it is a warm day', 3.5],
+  ['he plays the guitar', 'the car is red', 0.0],
+  ['the children play football', 'kids are playing a game', 3.5],
+  ['the house is big', 'she reads a book', 0.5],
+  ['the cat sat on the mat', 'the dog runs in the park', 1.0],
+  ['a man walks to work', 'a person goes to the office on foot', 4.0],
+];
+
+/** Average ranks by counting (O(n^2)), independent of the library's sort-based ranks. */
+function naiveRanks(v: number[]): number[] {
+  return v.map((x) => v.filter((y) => y < x).length + (v.filter((y) => y === x).length + 1) / 2);
+}
+function naivePearson(a: number[], b: number[]): number {
+  const ma = a.reduce((s, x) => s + x, 0) / a.length;
+  const mb = b.reduce((s, x) => s + x, 0) / b.length;
+  let num = 0, da = 0, db = 0;
+  a.forEach((x, i) => {
+    num += (x - ma) * (b[i]! - mb);
+    da += (x - ma) ** 2;
+    db += (b[i]! - mb) ** 2;
+  });
+  return num / Math.sqrt(da * db);
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sbertkit-cli-sts-'));
+  modelDir = (await writeBertModelFolder(join(dir, 'model'), {config: TINY_BERT, pooling: 'mean', normalize: true, maxSeqLength: 32})).dir;
+  await writeFile(join(dir, 'pairs.tsv'), 'sentence1\tsentence2\tscore\n' + PAIRS.map((p) => p.join('\t')).join('\n') + '\n');
+  // The same pairs in the original STS Benchmark layout (no header, 7 fields; 9 on some lines).
+  await writeFile(
+    join(dir, 'pairs-original.csv'),
+    PAIRS.map((p, i) => ['main-captions', 'MSRvid', '2012test', String(i).padStart(4, '0'), p[2].toFixed(3), p[0], p[1], ...(i % 2 ? ['src-a', 'src-b'] : [])].join('\t')).join('\n') + '\n',
+  );
+});
+after(async () => {
+  await rm(dir, {recursive: true, force: true});
+});
+
+describe('sbertkit eval-sts', () => {
+  test('cosine Spearman equals a naive recomputation from vectors written by encode', async () => {
+    const r = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as {datasets: Array<{name: string; pairs: number; cosine_spearman: number; main_score: number}>; unique_sentences: number};
+    const unique = new Set(PAIRS.flatMap((p) => [p[0], p[1]]));
+    assert.equal(report.unique_sentences, unique.size);
+    assert.equal(report.datasets[0]!.pairs, PAIRS.length);
+
+    const texts = [...unique];
+    const enc = await runCli(['encode', '-', '--input-format', 'txt', '--model', modelDir, '--quiet'], {stdin: texts.join('\n') + '\n'});
+    assert.equal(enc.code, 0, enc.stderr);
+    const vectors = new Map(enc.stdout.trim().split('\n').map((l, i) => [texts[i]!, (JSON.parse(l) as {embedding: number[]}).embedding]));
+    const cos = PAIRS.map(([a, b]) => {
+      const x = vectors.get(a)!, y = vectors.get(b)!;
+      const dot = x.reduce((s, v, i) => s + v * y[i]!, 0);
+      return dot / Math.sqrt(x.reduce((s, v) => s + v * v, 0) * y.reduce((s, v) => s + v * v, 0));
+    });
+    const expected = naivePearson(naiveRanks(PAIRS.map((p) => p[2])), naiveRanks(cos));
+    assert.ok(Math.abs(report.datasets[0]!.cosine_spearman - expected) < 1e-6, `${report.datasets[0]!.cosine_spearman} vs ${expected}`);
+    assert.equal(report.datasets[0]!.main_score, report.datasets[0]!.cosine_spearman);
+  });
+
+  test('original STS Benchmark layout gives the same numbers as the headered TSV', async () => {
+    const a = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    const b = await runCli(['eval-sts', join(dir, 'pairs-original.csv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    assert.equal(b.code, 0, b.stderr);
+    const ra = JSON.parse(a.stdout), rb = JSON.parse(b.stdout);
+    assert.equal(rb.datasets[0].format, 'original');
+    assert.equal(rb.datasets[0].cosine_spearman, ra.datasets[0].cosine_spearman);
+    assert.equal(rb.datasets[0].manhattan_pearson, ra.datasets[0].manhattan_pearson);
+  });
+
+  test('--min-spearman: passes below the score, exits 1 above it after writing the report', async () => {
+    const base = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    const score = JSON.parse(base.stdout).datasets[0].cosine_spearman * 100;
+    const pass = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--min-spearman', String(Math.floor(score) - 1)]);
+    assert.equal(pass.code, 0, pass.stderr);
+    const out = join(dir, 'gate-report.md');
+    const fail = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--format', 'markdown', '-o', out, '--min-spearman', String(Math.ceil(score) + 1)]);
+    assert.equal(fail.code, 1);
+    assert.match(fail.stderr, /pairs: cosine Spearman .* < .*--min-spearman/);
+    assert.ok(existsSync(out), 'report is written before the gate fails');
+    assert.match(await readFile(out, 'utf8'), /\| pairs \|/);
+  });
+
+  test('--baseline/--max-drop: a baseline higher than this run by more than max-drop fails', async () => {
+    const base = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    const report = JSON.parse(base.stdout);
+    const same = join(dir, 'baseline-same.json');
+    await writeFile(same, base.stdout);
+    const ok = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--baseline', same, '--max-drop', '0.5']);
+    assert.equal(ok.code, 0, ok.stderr);
+    report.datasets[0].cosine_spearman += 0.02; // baseline 2 points better than us
+    report.datasets[0].main_score = report.datasets[0].cosine_spearman;
+    const better = join(dir, 'baseline-better.json');
+    await writeFile(better, JSON.stringify(report));
+    const bad = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--baseline', better, '--max-drop', '0.5']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /dropped 2\.00 points/);
+  });
+
+  test('bad rows name file and line; --skip-invalid counts them', async () => {
+    const bad = join(dir, 'bad.tsv');
+    await writeFile(bad, 'sentence1\tsentence2\tscore\n' + PAIRS.slice(0, 4).map((p) => p.join('\t')).join('\n') + '\nthe cat\tthe dog\tnot-a-number\n');
+    const r = await runCli(['eval-sts', bad, '--model', modelDir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr.trim(), /bad\.tsv:6: .*score/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    const skip = await runCli(['eval-sts', bad, '--model', modelDir, '--skip-invalid', '--format', 'json', '--quiet']);
+    assert.equal(skip.code, 0, skip.stderr);
+    assert.equal(JSON.parse(skip.stdout).datasets[0].skipped, 1);
+  });
+
+  test('STS-B test: original CSV and TSV agree (shared data)', {skip: sharedDir() ? false : 'shared STS-B data not present (../shared/data/stsb)'}, async () => {
+    const stsb = join(sharedDir()!, 'data', 'stsb');
+    const r = await runCli(['eval-sts', join(stsb, 'test.tsv'), join(stsb, 'original', 'sts-test.csv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.datasets.length, 2);
+    assert.equal(report.datasets[0].pairs, 1379);
+    assert.equal(report.datasets[1].pairs, 1379);
+    assert.equal(report.datasets[0].cosine_spearman, report.datasets[1].cosine_spearman);
+  });
+});
