@@ -35,9 +35,10 @@ export async function listLocalModels(options: {cacheDir?: string} = {}): Promis
 }
 
 /** The built-in model's entry, described from its converted folder when it exists. */
-export function builtinEntry(name: string, convertedDir: string | undefined): CatalogEntry {
-  if (convertedDir === undefined || !existsSync(convertedDir)) return {model: name, source: 'builtin', problem: 'not converted yet (happens on first use, offline)'};
-  return {model: name, source: 'builtin', ...describeFolder(convertedDir, name)};
+export function builtinEntry(folder: {name: string; dir: string; revision: string}, converted: boolean): CatalogEntry {
+  const entry: CatalogEntry = {model: folder.name, source: 'builtin', revision: folder.revision};
+  if (!converted || !existsSync(folder.dir)) return {...entry, problem: 'not converted yet (happens on first use, offline)'};
+  return {...entry, ...describeFolder(folder.dir, folder.name)};
 }
 
 function describeFolder(dir: string, name: string): Partial<CatalogEntry> {

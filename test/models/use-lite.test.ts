@@ -12,7 +12,9 @@ import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {Tokenizer} from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
+import {Encoder} from '../../src/encoder/encoder.js';
 import {SbertkitError} from '../../src/errors.js';
+import {readModelSpec} from '../../src/models/read-spec.js';
 import {ensureBuiltinModel} from '../../src/models/builtin/index.js';
 import {readUseLiteWeights} from '../../src/models/builtin/use-lite/read-weights.js';
 import {useLiteSourcePackage} from '../../src/models/builtin/use-lite/source-package.js';
@@ -263,6 +265,23 @@ describe('built-in use-lite vs the TF.js reference', () => {
     // The dense rewrite is the same arithmetic, so agreement is far tighter than the 0.999 floor.
     assert.ok(maxDiff < 1e-5, `max |difference| ${maxDiff}`);
     console.log(`use-lite vs TF.js: ${sentences.length} sentences, min cosine ${minCos.toFixed(8)}, max |diff| ${maxDiff.toExponential(2)}`);
+  });
+
+  test(`the shared encoder (builtin:use-lite through Encoder) matches TF.js on ${sentences.length} sentences`, async () => {
+    // The same comparison through sbertkit's real path: readModelSpec -> Encoder (tokenizer wrapper,
+    // length-sorted batching, padding, graph-pooled output), with an odd batch size and window.
+    const expected = await referenceEmbed(ref, sentences);
+    const encoder = await Encoder.load(readModelSpec(folder, {name: 'builtin:use-lite'}), {batchSize: 13, windowSize: 50});
+    try {
+      assert.equal(encoder.dimension, DIM);
+      assert.equal(encoder.pooling, 'graph');
+      const actual = await encoder.embed(sentences);
+      sentences.forEach((s, i) => assert.ok(cosine(actual[i]!, expected[i]!) >= 0.999, `${show(s)}: cosine ${cosine(actual[i]!, expected[i]!)}`));
+      const longer = sentences.filter((s) => ref.tokenizer.encode(s).length > MAX_SEQ).length;
+      assert.equal(encoder.stats.truncated, longer, 'texts over 128 tokens are counted');
+    } finally {
+      await encoder.close();
+    }
   });
 
   test('empty texts: l2norm(tanh(b)) like TF.js, also for a batch of only empty texts', async () => {

@@ -5,7 +5,7 @@
  */
 import {randomBytes} from 'node:crypto';
 import {mkdir, mkdtemp, rename, rm, stat} from 'node:fs/promises';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {EXIT, SbertkitError} from '../../errors.js';
 import {sbertkitCacheDir} from '../cache-dir.js';
 import {useLiteSourcePackage} from './use-lite/source-package.js';
@@ -32,6 +32,18 @@ export interface BuiltinModelFolder {
   name: string;
   /** "<source package version>-c<converter version>". */
   revision: string;
+}
+
+/** Where a built-in model's converted folder lives (whether or not it has been converted yet). */
+export function builtinModelFolder(name: string, options: {cacheDir?: string} = {}): BuiltinModelFolder {
+  const model = builtinName(name);
+  const revision = `${useLiteSourcePackage().version}-c${CONVERTER_VERSION}`;
+  return {dir: join(options.cacheDir ?? sbertkitCacheDir(), 'builtin', model, revision), name: BUILTIN_PREFIX + model, revision};
+}
+
+/** True once the converted folder exists and is complete. */
+export async function isBuiltinModelConverted(name: string, options: {cacheDir?: string} = {}): Promise<boolean> {
+  return isComplete(builtinModelFolder(name, options).dir);
 }
 
 /**
@@ -96,13 +108,11 @@ async function install(tmp: string, dir: string): Promise<void> {
  * complete; later calls only check that it is there. Never touches the network.
  */
 export async function ensureBuiltinModel(name: string, options: EnsureBuiltinOptions = {}): Promise<BuiltinModelFolder> {
-  const model = builtinName(name);
-  const source = useLiteSourcePackage();
-  const revision = `${source.version}-c${CONVERTER_VERSION}`;
-  const parent = join(options.cacheDir ?? sbertkitCacheDir(), 'builtin', model);
-  const dir = join(parent, revision);
-  const result = {dir, name: BUILTIN_PREFIX + model, revision};
+  const result = builtinModelFolder(name, options);
+  const {dir, revision} = result;
   if (await isComplete(dir)) return result;
+  const source = useLiteSourcePackage();
+  const parent = dirname(dir);
 
   const started = performance.now();
   options.onStatus?.(`Converting built-in model ${result.name} (${source.name}@${source.version}) to ONNX; first use only`);
