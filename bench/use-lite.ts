@@ -1,6 +1,6 @@
 /**
  * Benchmark: the built-in use-lite model as converted ONNX (onnxruntime-node, all cores) against the
- * TF.js reference runtime it ships with (@energetic-ai/embeddings, wasm backend; TF.js runs wasm
+ * TF.js reference runtime it ships with, the ONNX side going through sbertkit's shared Encoder (@energetic-ai/embeddings, wasm backend; TF.js runs wasm
  * single-threaded under Node). Encodes the unique sentences of the STS Benchmark files in batches of 32,
  * padded per batch, tokenization included on both sides, and reports throughput, the agreement of the
  * two embeddings and the STS-B test Spearman×100 of each.
@@ -11,24 +11,18 @@ import {existsSync, readFileSync} from 'node:fs';
 import {mkdtemp, readFile, rm} from 'node:fs/promises';
 import {createRequire} from 'node:module';
 import {availableParallelism, tmpdir} from 'node:os';
-import {dirname, join, resolve} from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {join, resolve} from 'node:path';
 import {Tokenizer} from '@huggingface/tokenizers';
-import * as ort from 'onnxruntime-node';
+import {spearman} from '../src/algorithms/sts-metrics.js';
+import {Encoder} from '../src/encoder/encoder.js';
 import {ensureBuiltinModel} from '../src/models/builtin/index.js';
+import {readModelSpec} from '../src/models/read-spec.js';
+import {repoRoot} from '../test/helpers/paths.js';
+import {cosine} from '../test/helpers/vector-math.js';
 
 const BATCH = 32;
 const DIM = 512;
 const MAX_SEQ = 128;
-
-/** The folder whose package.json is named "sbertkit" (works from bench/ and from dist/bench/). */
-function repoRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as {name?: string}).name === 'sbertkit') return dir;
-    if (dirname(dir) === dir) throw new Error('sbertkit package.json not found');
-  }
-}
 
 interface StsPair {
   s1: string;
@@ -50,50 +44,6 @@ function readSts(path: string): StsPair[] {
     });
 }
 
-/** Ranks 1..n with ties given the average of the ranks they span. */
-function averageRanks(values: number[]): number[] {
-  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-  const ranks = new Array<number>(values.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    for (let k = i; k <= j; k++) ranks[order[k]![1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return ranks;
-}
-
-function pearson(x: number[], y: number[]): number {
-  const n = x.length;
-  const mx = x.reduce((a, b) => a + b, 0) / n;
-  const my = y.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i]! - mx) * (y[i]! - my);
-    sxx += (x[i]! - mx) ** 2;
-    syy += (y[i]! - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
-
-function spearman(x: number[], y: number[]): number {
-  return pearson(averageRanks(x), averageRanks(y));
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
 async function main(): Promise<void> {
   const stsDir = resolve(repoRoot(), '..', 'shared', 'data', 'stsb');
   const files = ['train.tsv', 'dev.tsv', 'test.tsv'].filter((f) => existsSync(join(stsDir, f)));
@@ -112,35 +62,13 @@ async function main(): Promise<void> {
     let t = performance.now();
     const {dir} = await ensureBuiltinModel('builtin:use-lite', {cacheDir});
     console.log(`conversion on first use: ${((performance.now() - t) / 1000).toFixed(2)} s`);
-    const session = await ort.InferenceSession.create(join(dir, 'onnx', 'model.onnx'), {intraOpNumThreads: threads, interOpNumThreads: 1});
+    // sbertkit's own path: the shared encoder with its defaults (length-sorted token-budget batches).
+    const encoder = await Encoder.load(readModelSpec(dir, {name: 'builtin:use-lite'}), {threads});
     const tokenizer = new Tokenizer(
       JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as object,
       JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as object,
     );
-
-    /** Tokenize, pad per batch, run: what the shared encoder does, minus length sorting. */
-    const embedOnnx = async (texts: string[]): Promise<Float32Array[]> => {
-      const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += BATCH) {
-        const ids: number[][] = texts.slice(i, i + BATCH).map((s) => tokenizer.encode(s).ids.slice(0, MAX_SEQ));
-        const len = Math.max(1, ...ids.map((r) => r.length));
-        const inputIds = new BigInt64Array(ids.length * len);
-        const mask = new BigInt64Array(ids.length * len);
-        ids.forEach((row, b) =>
-          row.forEach((id, j) => {
-            inputIds[b * len + j] = BigInt(id);
-            mask[b * len + j] = 1n;
-          }),
-        );
-        const r = await session.run({
-          input_ids: new ort.Tensor('int64', inputIds, [ids.length, len]),
-          attention_mask: new ort.Tensor('int64', mask, [ids.length, len]),
-        });
-        const data = r.sentence_embedding!.data as Float32Array;
-        for (let b = 0; b < ids.length; b++) out.push(data.slice(b * DIM, (b + 1) * DIM));
-      }
-      return out;
-    };
+    const embedOnnx = (texts: string[]) => encoder.embed(texts);
 
     const require = createRequire(import.meta.url);
     const {initModel} = require('@energetic-ai/embeddings') as typeof import('@energetic-ai/embeddings');
@@ -160,7 +88,7 @@ async function main(): Promise<void> {
     t = performance.now();
     const onnxVectors = await embedOnnx(unique);
     const onnxSeconds = (performance.now() - t) / 1000;
-    await session.release();
+    await encoder.close();
 
     const tfRate = unique.length / tfSeconds;
     const onnxRate = unique.length / onnxSeconds;
@@ -177,7 +105,7 @@ async function main(): Promise<void> {
       else differentIds.push(unique[i]!);
     }
     console.log(`TF.js reference (wasm, 1 thread): ${tfRate.toFixed(1)} sentences/s`);
-    console.log(`ONNX (onnxruntime-node, ${threads} threads): ${onnxRate.toFixed(1)} sentences/s`);
+    console.log(`sbertkit encoder (ONNX, ${threads} threads): ${onnxRate.toFixed(1)} sentences/s`);
     console.log(`speed-up ONNX / TF.js: ${(onnxRate / tfRate).toFixed(2)}x`);
     console.log(`min cosine TF.js vs ONNX: ${minCos.toFixed(8)} over all ${unique.length} sentences`);
     console.log(`  ${minCosSameIds.toFixed(8)} over the ${unique.length - differentIds.length} with identical token ids`);

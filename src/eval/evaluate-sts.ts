@@ -6,11 +6,9 @@
  * (STS-B reuses sentences across pairs, and users often evaluate train/dev/test together).
  * Sentences are compared byte-for-byte; no trimming, since the model sees the exact text.
  */
-import {existsSync, readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {performance} from 'node:perf_hooks';
 import {SbertkitError, EXIT} from '../errors.js';
+import {sbertkitVersion} from '../version.js';
 import {stsMetrics} from '../algorithms/sts-metrics.js';
 import type {SentenceEncoder} from '../encoder/types.js';
 import type {StsDataset} from '../io/read-sts.js';
@@ -33,28 +31,6 @@ export interface EvaluateStsOptions {
 }
 
 export const DEFAULT_CHUNK_SIZE = 4096;
-
-let cachedVersion: string | undefined;
-
-/** sbertkit's own version, found by walking up from this module to its package.json (src/ and dist/src/ both work). */
-export function sbertkitVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        const json = JSON.parse(readFileSync(pkg, 'utf8')) as {name?: unknown; version?: unknown};
-        if (json.name === 'sbertkit' && typeof json.version === 'string') return (cachedVersion = json.version);
-      } catch {
-        // Not ours or unreadable: keep walking.
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return (cachedVersion = 'unknown');
-    dir = parent;
-  }
-}
 
 /** Distinct sentences in first-seen order, and each sentence's index into that list. */
 export function collectUniqueSentences(datasets: readonly StsDataset[]): {texts: string[]; index: Map<string, number>} {

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import {sharedDir} from '../helpers/paths.js';
 import {averageRanks, cosine, dot, negEuclidean, negManhattan, pearson, spearman, stsMetrics} from '../../src/algorithms/sts-metrics.js';
 
-import {naivePearson, naiveRanks, naiveSpearman, rng} from './naive-stats.js';
+import {naivePearson, naiveRanks, naiveSpearman, rng} from '../helpers/naive-stats.js';
 
 const close = (actual: number, expected: number, tol = 1e-12, msg?: string) =>
   assert.ok(Math.abs(actual - expected) <= tol, `${msg ?? ''} expected ${expected}, got ${actual}`);

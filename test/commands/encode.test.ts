@@ -12,6 +12,7 @@ import {DuckDBInstance} from '@duckdb/node-api';
 import {tableFromIPC} from 'apache-arrow';
 import {TINY_BERT, writeBertModelFolder, type BertFolder} from '../helpers/bert-fixture.js';
 import {runCli, runShell} from '../helpers/cli.js';
+import {cosine} from '../helpers/vector-math.js';
 import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
 
 const MAX_SEQ = 20;
@@ -28,16 +29,6 @@ const ROWS = [
 function reference(text: string): Float64Array {
   const ids = referenceWordPiece(model.vocab, text, MAX_SEQ);
   return l2Normalize(referencePool(referenceTokenEmbeddings(TINY_BERT, model.weights, ids, ids.map(() => 0)), 'mean'));
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);

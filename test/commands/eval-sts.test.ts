@@ -11,6 +11,7 @@ import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
+import {naiveSpearman} from '../helpers/naive-stats.js';
 import {sharedDir} from '../helpers/paths.js';
 
 let dir: string;
@@ -29,22 +30,6 @@ const PAIRS: Array<[string, string, number]> = [
   ['the cat sat on the mat', 'the dog runs in the park', 1.0],
   ['a man walks to work', 'a person goes to the office on foot', 4.0],
 ];
-
-/** Average ranks by counting (O(n^2)), independent of the library's sort-based ranks. */
-function naiveRanks(v: number[]): number[] {
-  return v.map((x) => v.filter((y) => y < x).length + (v.filter((y) => y === x).length + 1) / 2);
-}
-function naivePearson(a: number[], b: number[]): number {
-  const ma = a.reduce((s, x) => s + x, 0) / a.length;
-  const mb = b.reduce((s, x) => s + x, 0) / b.length;
-  let num = 0, da = 0, db = 0;
-  a.forEach((x, i) => {
-    num += (x - ma) * (b[i]! - mb);
-    da += (x - ma) ** 2;
-    db += (b[i]! - mb) ** 2;
-  });
-  return num / Math.sqrt(da * db);
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sbertkit-cli-sts-'));
@@ -78,7 +63,7 @@ describe('sbertkit eval-sts', () => {
       const dot = x.reduce((s, v, i) => s + v * y[i]!, 0);
       return dot / Math.sqrt(x.reduce((s, v) => s + v * v, 0) * y.reduce((s, v) => s + v * v, 0));
     });
-    const expected = naivePearson(naiveRanks(PAIRS.map((p) => p[2])), naiveRanks(cos));
+    const expected = naiveSpearman(PAIRS.map((p) => p[2]), cos);
     assert.ok(Math.abs(report.datasets[0]!.cosine_spearman - expected) < 1e-6, `${report.datasets[0]!.cosine_spearman} vs ${expected}`);
     assert.equal(report.datasets[0]!.main_score, report.datasets[0]!.cosine_spearman);
   });

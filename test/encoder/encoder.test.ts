@@ -13,6 +13,7 @@ import type {EncoderOptions} from '../../src/encoder/types.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
 import type {PoolingMode} from '../../src/models/spec.js';
 import {makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
+import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
 import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
 
 const MAX_SEQ = 24;
@@ -59,23 +60,10 @@ function reference(text: string, pooling: PoolingMode, normalize: boolean): Floa
   return normalize ? l2Normalize(pooled) : pooled;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
-function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
+/** Largest element difference over two lists of vectors. */
+function maxAbsDiffAll(a: Float32Array[], b: Float32Array[]): number {
   assert.equal(a.length, b.length);
-  let m = 0;
-  a.forEach((v, i) => v.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i]![j]!)))));
-  return m;
+  return Math.max(0, ...a.map((v, i) => maxAbsDiff(v, b[i]!)));
 }
 
 before(async () => {
@@ -129,7 +117,7 @@ describe('encoder vs independent forward pass', () => {
   test('do_lower_case in sentence_bert_config lower-cases before a case-sensitive tokenizer', async () => {
     const dir = await folder('lowercase', {doLowerCase: true, tokenizerLowercase: false});
     const {vectors} = await encodeAll(dir, ['The CAT Sat', 'the cat sat']);
-    assert.ok(maxAbsDiff([vectors[0]!], [vectors[1]!]) === 0);
+    assert.ok(maxAbsDiffAll([vectors[0]!], [vectors[1]!]) === 0);
     assert.ok(cosine(vectors[0]!, reference('the cat sat', 'mean', true)) >= 0.99999);
   });
 });
@@ -171,7 +159,7 @@ describe('same text, same vector', () => {
       {batchSize: 150, windowSize: 150, threads: 2},
     ]) {
       const other = (await encodeAll(dir, many, options)).vectors;
-      assert.ok(maxAbsDiff(base, other) <= 1e-5, `options ${JSON.stringify(options)}: ${maxAbsDiff(base, other)}`);
+      assert.ok(maxAbsDiffAll(base, other) <= 1e-5, `options ${JSON.stringify(options)}: ${maxAbsDiffAll(base, other)}`);
     }
   });
 
@@ -187,7 +175,7 @@ describe('same text, same vector', () => {
       const single = await encoder.embed([many[42]!]);
       for await (const {record, vector} of encoder.embedStream(source(), (rows) => (batchedRows += rows))) {
         seen.push(record.id);
-        if (record.id === 42) assert.ok(maxAbsDiff([vector], single) <= 1e-5);
+        if (record.id === 42) assert.ok(maxAbsDiffAll([vector], single) <= 1e-5);
       }
       assert.deepEqual(seen, many.map((_, i) => i));
       assert.equal(batchedRows, many.length);

@@ -6,7 +6,7 @@ import {SbertkitError} from '../../src/errors.js';
 import {evaluateSts, type StsEncoder} from '../../src/eval/evaluate-sts.js';
 import {readStsDatasets, type StsDataset} from '../../src/io/read-sts.js';
 import type {ModelSpec} from '../../src/models/spec.js';
-import {naivePearson, naiveSpearman} from '../algorithms/naive-stats.js';
+import {naivePearson, naiveSpearman} from '../helpers/naive-stats.js';
 import {repoRoot, sharedDir} from '../helpers/paths.js';
 
 /**

@@ -8,6 +8,7 @@ import {mkdir, writeFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {GraphBuilder} from '../../src/onnx/graph-builder.js';
 import type {PoolingMode} from '../../src/models/spec.js';
+import {mulberry32} from './prng.js';
 
 export interface BertConfig {
   vocabSize: number;
@@ -90,18 +91,6 @@ export interface BertWeights {
 
 // ---------------------------------------------------------------------------------------------
 // Weights
-
-/** mulberry32: tiny, fast, good enough for test weights, and identical on every platform. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a over the tensor name, mixed with the seed: each tensor gets its own stream, so changing
  *  one shape (e.g. vocab size) does not reshuffle every other tensor. */

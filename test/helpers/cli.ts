@@ -2,7 +2,7 @@
  * Runs the real sbertkit binary (bin/run.js over the compiled commands in dist/) as a child process,
  * the way a shell pipeline or CI job would.
  */
-import {spawn} from 'node:child_process';
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {join} from 'node:path';
 import {repoRoot} from './paths.js';
 
@@ -19,12 +19,7 @@ export function runCli(args: string[], options: {stdin?: string; env?: Record<st
       env: {...process.env, ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({code, stdout, stderr}));
+    collect(child).then(resolve, reject);
     child.stdin.end(options.stdin ?? '');
   });
 }
@@ -36,6 +31,13 @@ export function runShell(script: string, env: Record<string, string> = {}): Prom
       cwd: repoRoot(),
       env: {...process.env, SBERTKIT: `${process.execPath} ${join(repoRoot(), 'bin', 'run.js')}`, ...env},
     });
+    collect(child).then(resolve, reject);
+  });
+}
+
+/** Gathers a child's output and exit code. */
+function collect(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -20,24 +20,14 @@ import {readUseLiteWeights} from '../../src/models/builtin/use-lite/read-weights
 import {useLiteSourcePackage} from '../../src/models/builtin/use-lite/source-package.js';
 import {loadTfjsGraph, TfjsGraph} from '../../src/models/builtin/use-lite/tfjs-model.js';
 import {sharedDir} from '../helpers/paths.js';
+import {mulberry32 as prng} from '../helpers/prng.js';
+import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
 
 const MAX_SEQ = 128;
 const DIM = 512;
 
 // ---------------------------------------------------------------------------------------------
 // Test sentences, generated from word lists written for this test.
-
-/** Small deterministic PRNG (mulberry32) so the sentence set is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SUBJECTS = ['The old fisherman', 'A tired nurse', 'my neighbour', 'Two students', 'The committee', 'A small robot', 'Grandma', 'The DJ', 'Every morning the baker', 'Our team', 'A stray cat', 'The pilot'];
 const VERBS = ['repairs', 'quietly paints', 'is carrying', 'forgot', 'will sell', 'has photographed', 'argues about', 'dreams of', 'cooked', 'measures'];
@@ -136,24 +126,6 @@ async function onnxEmbed(session: ort.InferenceSession, ids: number[][], batch =
   const out: Float32Array[] = [];
   for (let i = 0; i < ids.length; i += batch) out.push(...(await onnxBatch(session, ids.slice(i, i + batch))));
   return out;
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 function show(s: string): string {

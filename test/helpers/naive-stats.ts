@@ -1,3 +1,5 @@
+import {mulberry32} from './prng.js';
+
 /**
  * Deliberately naive reference statistics for tests, written independently of
  * src/algorithms/sts-metrics.ts (different algorithms: counting ranks, one-pass Pearson formula).
@@ -32,14 +34,5 @@ export function naivePearson(x: number[], y: number[]): number {
 
 export const naiveSpearman = (x: number[], y: number[]): number => naivePearson(naiveRanks(x), naiveRanks(y));
 
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so failures reproduce. */
+export const rng = mulberry32;
