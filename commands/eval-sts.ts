@@ -8,6 +8,7 @@ import {evaluateSts} from '../src/eval/evaluate-sts.js';
 import {baselineNotes, checkBaseline, checkMinSpearman} from '../src/eval/sts-gates.js';
 import {readBaselineReport} from '../src/eval/sts-report.js';
 import {readStsDatasets} from '../src/io/read-sts.js';
+import {fileSha256} from '../src/models/fingerprint.js';
 import {formatScore100, renderStsReport, type ReportFormat} from '../src/io/write-report.js';
 import {writeTextOutput} from '../src/io/write-text.js';
 
@@ -65,6 +66,7 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
     let report;
     try {
       report = await evaluateSts(encoder, datasets, {
+        model: {onnx_sha256: await fileSha256(encoder.spec.onnxPath)},
         onProgress: (done, total) => {
           if (done === 0) progress.setTotal(total);
           else progress.increment(done - lastDone);

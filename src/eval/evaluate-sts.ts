@@ -93,6 +93,7 @@ export async function evaluateSts(encoder: StsEncoder, datasets: readonly StsDat
   const model: StsReportModel = {
     name: options.model?.name ?? spec?.name ?? 'unknown',
     ...(revision === undefined ? {} : {revision}),
+    ...(options.model?.onnx_sha256 === undefined ? {} : {onnx_sha256: options.model.onnx_sha256}),
     dimension: options.model?.dimension ?? encoder.dimension ?? vectors[0]?.length ?? 0,
     pooling: options.model?.pooling ?? encoder.pooling ?? spec?.pooling ?? 'unknown',
     normalized: options.model?.normalized ?? encoder.normalized ?? spec?.normalize ?? false,

@@ -43,6 +43,8 @@ export interface StsDatasetResult extends StsScores {
 export interface StsReportModel {
   name: string;
   revision?: string;
+  /** sha256 of the ONNX graph that ran: tells a quantized copy or a re-export apart when names match. */
+  onnx_sha256?: string;
   dimension: number;
   pooling: string;
   normalized: boolean;
@@ -122,6 +124,7 @@ export function parseStsReport(value: unknown, file?: string): StsReport {
       normalized: need<boolean>(typeof m.normalized === 'boolean', m.normalized, 'model.normalized', 'a boolean'),
     };
     if (m.revision !== undefined) model.revision = str(m, 'revision', 'model');
+    if (m.onnx_sha256 !== undefined) model.onnx_sha256 = str(m, 'onnx_sha256', 'model');
     const ds = need<unknown[]>(Array.isArray(o.datasets), o.datasets, 'datasets', 'an array');
     const datasets = ds.map((d, i): StsDatasetResult => {
       const path = `datasets[${i}]`;

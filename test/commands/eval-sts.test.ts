@@ -4,6 +4,7 @@
  * are exercised through exit codes.
  */
 import assert from 'node:assert/strict';
+import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
@@ -66,6 +67,8 @@ describe('sbertkit eval-sts', () => {
     const expected = naiveSpearman(PAIRS.map((p) => p[2]), cos);
     assert.ok(Math.abs(report.datasets[0]!.cosine_spearman - expected) < 1e-6, `${report.datasets[0]!.cosine_spearman} vs ${expected}`);
     assert.equal(report.datasets[0]!.main_score, report.datasets[0]!.cosine_spearman);
+    const onnx = await readFile(join(modelDir, 'onnx', 'model.onnx'));
+    assert.equal((report as unknown as {model: {onnx_sha256: string}}).model.onnx_sha256, createHash('sha256').update(onnx).digest('hex'));
   });
 
   test('original STS Benchmark layout gives the same numbers as the headered TSV', async () => {
