@@ -47,6 +47,7 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
       keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
       quote: flags.quote,
     };
+    if (args.input === '-' && process.stdin.isTTY && !flags.quiet) process.stderr.write('reading texts from the terminal (one per line; Ctrl-D to end)\n');
     // Input and columns are checked before the model loads, so bad input fails fast.
     const source = await openEncodeSource(options);
     const encoder = await loadEncoderFromFlags(flags).catch(async (error: unknown) => {
