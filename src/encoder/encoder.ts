@@ -47,6 +47,13 @@ export class Encoder implements SentenceEncoder {
     // The graph is the authority on the output size (configs can be missing or stale): probe it once.
     const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
     encoder.dim = probe!.length;
+    if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe!) - 1) < 1e-4) {
+      // The graph pools and normalizes itself; pretending otherwise would mislabel the output.
+      await encoder.close();
+      throw new SbertkitError(`${spec.name} normalizes inside its ONNX graph (sentence_embedding output); --no-normalize cannot undo that`, {
+        exitCode: EXIT.BAD_INPUT,
+      });
+    }
     return encoder;
   }
 

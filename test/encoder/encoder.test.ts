@@ -206,3 +206,14 @@ describe('model folder problems are one clear error', () => {
     assert.throws(() => readModelSpec(dir), /unsupported pooling \(mean, cls\)/);
   });
 });
+
+describe('normalization that cannot be undone is refused', () => {
+  test('--no-normalize on a graph that already outputs unit vectors is an error, not a mislabel', async () => {
+    const dir = await folder('graph-normalized', {normalize: true, sentenceEmbedding: {pooling: 'mean', normalize: true}});
+    await assert.rejects(Encoder.load(readModelSpec(dir), {normalize: false}), /normalizes inside its ONNX graph/);
+    // A graph that pools without normalizing can still be left unnormalized.
+    const plain = await folder('graph-plain', {normalize: false, sentenceEmbedding: {pooling: 'mean', normalize: false}});
+    const {vectors} = await encodeAll(plain, ['the cat sat'], {normalize: false});
+    assert.ok(Math.abs(Math.hypot(...vectors[0]!) - 1) > 1e-3);
+  });
+});
