@@ -30,13 +30,14 @@ export abstract class SbertkitCommand extends Command {
 
   /** Uniform failure: "sbertkit <command>: file:line: message" on stderr, then the error's exit code. */
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
+    const prefix = this.id ? `sbertkit ${this.id}` : 'sbertkit';
     if (error instanceof SbertkitError) {
-      process.stderr.write(`sbertkit ${this.id ?? ''}: ${error.toLine()}\n`.replace(' :', ':'));
+      process.stderr.write(`${prefix}: ${error.toLine()}\n`);
       this.exit(error.exitCode);
     }
     // oclif's own errors (bad flags, exit requests) keep oclif's handling.
     if (error.oclif !== undefined || (error as {code?: string}).code === 'EEXIT') throw error;
-    process.stderr.write(`sbertkit ${this.id ?? ''}: internal error: ${error.stack ?? error.message}\n`);
+    process.stderr.write(`${prefix}: internal error: ${error.stack ?? error.message}\n`);
     this.exit(70);
   }
 }
