@@ -23,9 +23,10 @@ import {availableParallelism, loadavg, tmpdir} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
+import {buildBatchInput} from '../src/encoder/batch-input.js';
 import {planBatches} from '../src/encoder/batching.js';
 import {ENCODER_DEFAULTS, Encoder} from '../src/encoder/encoder.js';
-import {OnnxSession, type BatchInput} from '../src/encoder/onnx-session.js';
+import {OnnxSession} from '../src/encoder/onnx-session.js';
 import {l2Normalize, poolTokens} from '../src/encoder/pooling.js';
 import {TextTokenizer, type TokenizedText} from '../src/encoder/tokenize.js';
 import type {PoolingMode} from '../src/models/spec.js';
@@ -517,7 +518,7 @@ async function profileSbertkit(job: WorkerJob, sentences: string[], maxLength: n
   const session = await OnnxSession.create(spec.onnxPath, {threads: job.threads});
   // Warm the tokenizer, the tensor loop and the session on a slice, as the timed run was.
   const warm = sentences.slice(0, WARMUP).map((s) => tokenizer.tokenize(s));
-  await session.run(buildInputs(warm.slice(0, BATCH), tokenizer.padId, session.wantsTokenTypeIds));
+  await session.run(buildBatchInput(warm.slice(0, BATCH), tokenizer.padId, session.wantsTokenTypeIds));
 
   const TOKENIZE = 'tokenize (@huggingface/tokenizers)';
   const TENSORS = 'build int64 tensors';
@@ -538,7 +539,7 @@ async function profileSbertkit(job: WorkerJob, sentences: string[], maxLength: n
     return out;
   });
   for (const batch of batches) {
-    const input = sw.addSync(TENSORS, () => buildInputs(batch, tokenizer.padId, session.wantsTokenTypeIds));
+    const input = sw.addSync(TENSORS, () => buildBatchInput(batch, tokenizer.padId, session.wantsTokenTypeIds));
     const output = await sw.add(ORT, () => session.run(input));
     sw.addSync('pool + normalize', () => {
       if (output.kind === 'pooled') return;
@@ -561,23 +562,6 @@ async function profileSbertkit(job: WorkerJob, sentences: string[], maxLength: n
       `ORT alone: ${rate(sentences.length, sw.get(ORT), 'sentences')}, ${rate(paddedTokens, sw.get(ORT), 'padded tokens')} over ${batches.length} batches`,
     ],
   };
-}
-
-/** Right-padded int64 inputs, exactly as Encoder.runBatch builds them. */
-function buildInputs(texts: TokenizedText[], padId: number, wantsTokenTypeIds: boolean): BatchInput {
-  const rows = texts.length;
-  const seqLen = Math.max(1, ...texts.map((t) => t.ids.length));
-  const inputIds = new BigInt64Array(rows * seqLen).fill(BigInt(padId));
-  const attentionMask = new BigInt64Array(rows * seqLen);
-  const tokenTypeIds = wantsTokenTypeIds ? new BigInt64Array(rows * seqLen) : undefined;
-  texts.forEach((t, r) => {
-    for (let j = 0; j < t.ids.length; j++) {
-      inputIds[r * seqLen + j] = BigInt(t.ids[j]!);
-      attentionMask[r * seqLen + j] = 1n;
-      if (tokenTypeIds && t.typeIds) tokenTypeIds[r * seqLen + j] = BigInt(t.typeIds[j]!);
-    }
-  });
-  return {rows, seqLen, inputIds, attentionMask, tokenTypeIds};
 }
 
 /** The parts of the transformers.js pipeline this benchmark touches. */

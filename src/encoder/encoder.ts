@@ -4,15 +4,12 @@
  */
 import {EXIT, SbertkitError} from '../errors.js';
 import type {ModelSpec, PoolingMode} from '../models/spec.js';
+import {buildBatchInput} from './batch-input.js';
 import {planBatches} from './batching.js';
 import {OnnxSession} from './onnx-session.js';
 import {l2Normalize, poolTokens} from './pooling.js';
 import {TextTokenizer, type TokenizedText} from './tokenize.js';
 import type {EncodeStats, EncoderOptions, SentenceEncoder} from './types.js';
-
-/** Which int32 word of an int64 holds the low bits on this machine. */
-const LOW = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
-const HIGH = 1 - LOW;
 
 export const ENCODER_DEFAULTS = {batchSize: 32, maxTokens: 16_384, windowSize: 4096} as const;
 
@@ -43,18 +40,22 @@ export class Encoder implements SentenceEncoder {
     const maxLength = Math.min(options.maxSeqLength ?? spec.maxSeqLength, spec.maxSeqLength);
     const tokenizer = new TextTokenizer(spec, maxLength);
     const session = await OnnxSession.create(spec.onnxPath, {threads: options.threads});
-    const encoder = new Encoder(spec, tokenizer, session, options);
-    // The graph is the authority on the output size (configs can be missing or stale): probe it once.
-    const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
-    encoder.dim = probe!.length;
-    if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe!) - 1) < 1e-4) {
-      // The graph pools and normalizes itself; pretending otherwise would mislabel the output.
-      await encoder.close();
-      throw new SbertkitError(`${spec.name} normalizes inside its ONNX graph (sentence_embedding output); --no-normalize cannot undo that`, {
-        exitCode: EXIT.BAD_INPUT,
-      });
+    try {
+      const encoder = new Encoder(spec, tokenizer, session, options);
+      // The graph is the authority on the output size (configs can be missing or stale): probe it once.
+      const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
+      encoder.dim = probe!.length;
+      if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe!) - 1) < 1e-4) {
+        // The graph pools and normalizes itself; pretending otherwise would mislabel the output.
+        throw new SbertkitError(`${spec.name} normalizes inside its ONNX graph (sentence_embedding output); --no-normalize cannot undo that`, {
+          exitCode: EXIT.BAD_INPUT,
+        });
+      }
+      return encoder;
+    } catch (error) {
+      await session.close();
+      throw error;
     }
-    return encoder;
   }
 
   get dimension(): number {
@@ -109,30 +110,9 @@ export class Encoder implements SentenceEncoder {
 
   /** Pads one batch on the right, runs the graph, pools and normalizes. */
   private async runBatch(texts: TokenizedText[]): Promise<Float32Array[]> {
-    const rows = texts.length;
-    // A batch of only empty texts still needs one column for the graph; it is masked out.
-    const seqLen = Math.max(1, ...texts.map((t) => t.ids.length));
-    const inputIds = new BigInt64Array(rows * seqLen);
-    const attentionMask = new BigInt64Array(rows * seqLen);
-    const tokenTypeIds = this.session.wantsTokenTypeIds ? new BigInt64Array(rows * seqLen) : undefined;
-    // Ids fit in 32 bits: write each int64 as two int32 words through a view, instead of one BigInt()
-    // allocation per token (measurable on short texts, where per-token overhead dominates).
-    const ids32 = new Int32Array(inputIds.buffer);
-    const mask32 = new Int32Array(attentionMask.buffer);
-    const types32 = tokenTypeIds && new Int32Array(tokenTypeIds.buffer);
-    const padId = this.tokenizer.padId;
-    texts.forEach((t, r) => {
-      for (let j = 0; j < seqLen; j++) {
-        const k = 2 * (r * seqLen + j);
-        const real = j < t.ids.length;
-        const id = real ? t.ids[j]! : padId;
-        ids32[k + LOW] = id;
-        ids32[k + HIGH] = id < 0 ? -1 : 0;
-        mask32[k + LOW] = real ? 1 : 0;
-        if (types32 && real && t.typeIds) types32[k + LOW] = t.typeIds[j]!;
-      }
-    });
-    const output = await this.session.run({rows, seqLen, inputIds, attentionMask, tokenTypeIds});
+    const input = buildBatchInput(texts, this.tokenizer.padId, this.session.wantsTokenTypeIds);
+    const {rows, seqLen} = input;
+    const output = await this.session.run(input);
     const vectors =
       output.kind === 'pooled'
         ? Array.from({length: rows}, (_, r) => output.data.slice(r * output.dim, (r + 1) * output.dim))

@@ -16,6 +16,8 @@ export function loadOrt(): Promise<OrtModule> {
 
 /** Output names, in the order we prefer them when the graph does its own pooling or not. */
 const POOLED_OUTPUT = 'sentence_embedding';
+/** Inputs the encoder knows how to fill. */
+const FED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
 const TOKEN_OUTPUTS = ['token_embeddings', 'last_hidden_state'];
 
 export interface BatchInput {
@@ -58,10 +60,12 @@ export class OnnxSession {
       throw new SbertkitError(`cannot load ONNX graph: ${(error as Error).message.split('\n')[0]}`, {file: onnxPath, exitCode: EXIT.MODEL});
     }
     const inputs = session.inputNames;
-    for (const required of ['input_ids', 'attention_mask']) {
-      if (!inputs.includes(required)) {
-        throw new SbertkitError(`graph has no '${required}' input (inputs: ${inputs.join(', ')})`, {file: onnxPath, exitCode: EXIT.MODEL});
-      }
+    const missing = ['input_ids', 'attention_mask'].filter((name) => !inputs.includes(name));
+    const unknown = inputs.filter((name) => !FED_INPUTS.includes(name));
+    if (missing.length > 0 || unknown.length > 0) {
+      await session.release();
+      const problem = missing.length > 0 ? `has no ${missing.map((n) => `'${n}'`).join(', ')} input` : `needs inputs sbertkit does not feed (${unknown.join(', ')})`;
+      throw new SbertkitError(`graph ${problem}; inputs are ${inputs.join(', ')}`, {file: onnxPath, exitCode: EXIT.MODEL});
     }
     const outputs = session.outputNames;
     const outputName = outputs.includes(POOLED_OUTPUT) ? POOLED_OUTPUT : (TOKEN_OUTPUTS.find((o) => outputs.includes(o)) ?? outputs[0]!);
@@ -80,7 +84,12 @@ export class OnnxSession {
       attention_mask: new Tensor('int64', batch.attentionMask, dims),
     };
     if (this.wantsTokenTypeIds) feeds.token_type_ids = new Tensor('int64', batch.tokenTypeIds ?? new BigInt64Array(batch.inputIds.length), dims);
-    const result = await this.session.run(feeds, [this.outputName]);
+    let result: Ort.InferenceSession.ReturnType;
+    try {
+      result = await this.session.run(feeds, [this.outputName]);
+    } catch (error) {
+      throw new SbertkitError(`ONNX Runtime failed on a batch of ${batch.rows}x${batch.seqLen}: ${(error as Error).message.split('\n')[0]}`, {exitCode: EXIT.MODEL});
+    }
     const tensor = result[this.outputName]!;
     const data = tensor.data as Float32Array;
     const shape = tensor.dims;

@@ -31,7 +31,11 @@ export class TextTokenizer {
     } catch (error) {
       throw new SbertkitError(`cannot read tokenizer: ${(error as Error).message}`, {file: spec.tokenizerPath, exitCode: EXIT.MODEL});
     }
-    this.tokenizer = new Tokenizer(json, spec.tokenizerConfig);
+    try {
+      this.tokenizer = new Tokenizer(json, spec.tokenizerConfig);
+    } catch (error) {
+      throw new SbertkitError(`unsupported tokenizer.json: ${(error as Error).message.split('\n')[0]}`, {file: spec.tokenizerPath, exitCode: EXIT.MODEL});
+    }
     this.specialIds = new Set(
       ((json.added_tokens ?? []) as Array<{id: number; special?: boolean}>).filter((t) => t.special).map((t) => t.id),
     );

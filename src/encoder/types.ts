@@ -32,6 +32,8 @@ export interface SentenceEncoder {
   readonly normalized: boolean;
   /** Pooling actually applied ('graph' when the graph outputs sentence_embedding itself). */
   readonly pooling: string;
+  /** Token limit actually applied (the model's max_seq_length, or lower when asked). */
+  readonly maxSeqLength: number;
   /** Running totals over all calls. */
   readonly stats: EncodeStats;
   /** Embeds texts; result i belongs to texts[i]. */

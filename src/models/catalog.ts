@@ -54,7 +54,7 @@ export function summarizeSpec(spec: ModelSpec): Partial<CatalogEntry> {
 }
 
 /** Everything `models info` reports, from a loaded encoder (so the dimension is the graph's, not a config's). */
-export function describeEncoder(encoder: SentenceEncoder & {maxSeqLength: number; threads: number}): Record<string, string | number | boolean | string[]> {
+export function describeEncoder(encoder: SentenceEncoder): Record<string, string | number | boolean | string[]> {
   const {spec} = encoder;
   return {
     model: spec.name,

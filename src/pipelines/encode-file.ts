@@ -94,7 +94,7 @@ export function vectorFileMetadata(encoder: SentenceEncoder): Record<string, str
     'sbertkit.dimension': String(encoder.dimension),
     'sbertkit.pooling': encoder.pooling,
     'sbertkit.normalized': String(encoder.normalized),
-    'sbertkit.max_seq_length': String(encoder.spec.maxSeqLength),
+    'sbertkit.max_seq_length': String(encoder.maxSeqLength),
   };
 }
 

@@ -99,7 +99,18 @@ describe('sbertkit encode', () => {
         assert.ok(cosine(v, reference(ROWS[i]!.text)) >= 0.99999);
       }
       assert.equal(table.schema.metadata.get('sbertkit.pooling'), 'mean');
+      assert.equal(table.schema.metadata.get('sbertkit.max_seq_length'), String(MAX_SEQ));
     }
+  });
+
+  test('--max-seq-length is what the metadata and the summary report', async () => {
+    const out = join(dir, 'short.arrow');
+    const r = await runCli(['encode', join(dir, 'in.csv'), '-o', out, '--model', model.dir, '--max-seq-length', '6', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as {truncated: number; max_seq_length: number};
+    assert.equal(summary.max_seq_length, 6);
+    assert.equal(summary.truncated, ROWS.filter((row) => referenceWordPiece(model.vocab, row.text, 1e9).length > 6).length);
+    assert.equal(tableFromIPC(await readFile(out)).schema.metadata.get('sbertkit.max_seq_length'), '6');
   });
 
   test('batch size and thread count do not change the output file beyond 1e-5', async () => {

@@ -4,11 +4,13 @@
  * batch size, window size, token budget and thread count.
  */
 import assert from 'node:assert/strict';
-import {mkdtemp, rm} from 'node:fs/promises';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {Encoder} from '../../src/encoder/encoder.js';
+import {SbertkitError} from '../../src/errors.js';
+import {GraphBuilder} from '../../src/onnx/graph-builder.js';
 import type {EncoderOptions} from '../../src/encoder/types.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
 import type {PoolingMode} from '../../src/models/spec.js';
@@ -199,9 +201,27 @@ describe('model folder problems are one clear error', () => {
     assert.throws(() => readModelSpec(dir, {modelFile: 'onnx/model_qint8_avx512.onnx'}), /no ONNX graph in .*onnx\/model_qint8_avx512\.onnx.*export/);
   });
 
+  test('a graph that needs an input sbertkit cannot feed is a model error naming it', async () => {
+    const dir = await folder('extra-input', {});
+    const g = new GraphBuilder();
+    g.input('input_ids', 'int64', ['batch', 'seq']);
+    g.input('attention_mask', 'int64', ['batch', 'seq']);
+    g.input('position_ids', 'int64', ['batch', 'seq']);
+    const sum = g.op('Add', ['input_ids', 'position_ids']);
+    const hidden = g.op('Cast', [g.op('Unsqueeze', [sum, g.ints('axis', [2])])], {to: 1}, 'last_hidden_state');
+    g.output(hidden, 'float32', ['batch', 'seq', 1]);
+    await writeFile(join(dir, 'onnx', 'model.onnx'), g.toBytes());
+    await assert.rejects(Encoder.load(readModelSpec(dir)), (e: unknown) => e instanceof SbertkitError && e.exitCode === 3 && /position_ids/.test(e.message));
+  });
+
+  test('an unreadable tokenizer.json is a model error naming the file', async () => {
+    const dir = await folder('bad-tokenizer', {});
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify({model: {type: 'NoSuchModel'}}));
+    await assert.rejects(Encoder.load(readModelSpec(dir)), (e: unknown) => e instanceof SbertkitError && e.exitCode === 3 && e.file === join(dir, 'tokenizer.json'));
+  });
+
   test('two pooling modes at once is refused', async () => {
     const dir = await folder('two-poolings', {});
-    const {writeFile} = await import('node:fs/promises');
     await writeFile(join(dir, '1_Pooling', 'config.json'), JSON.stringify({word_embedding_dimension: 32, pooling_mode_mean_tokens: true, pooling_mode_cls_token: true}));
     assert.throws(() => readModelSpec(dir), /unsupported pooling \(mean, cls\)/);
   });
