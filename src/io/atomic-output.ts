@@ -9,7 +9,7 @@
  */
 import {randomBytes} from 'node:crypto';
 import {unlinkSync, type WriteStream} from 'node:fs';
-import {open, rename, stat, unlink, type FileHandle} from 'node:fs/promises';
+import {access, constants, open, rename, stat, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {SbertkitError} from '../errors.js';
 import {STDIN} from './detect-format.js';
@@ -77,6 +77,21 @@ function writeError(file: string, error: unknown): SbertkitError {
     : code === 'ENOSPC' ? 'cannot write: no space left on device'
     : `cannot write: ${(error as Error).message}`;
   return new SbertkitError(message, {file, cause: error});
+}
+
+/**
+ * Fails now, with the same message openOutput would give later, when `output` cannot be written: lets
+ * a command refuse a bad -o before it spends time loading a model or downloading one.
+ */
+export async function checkOutputWritable(output: string): Promise<void> {
+  if (output === STDIN) return;
+  const existing = await stat(output).catch(() => undefined);
+  if (existing?.isDirectory()) throw new SbertkitError('cannot write: is a directory', {file: output});
+  try {
+    await access(dirname(output), constants.W_OK);
+  } catch (error) {
+    throw writeError(output, error);
+  }
 }
 
 async function fileSink(target: string): Promise<OutputSink> {

@@ -15,7 +15,7 @@
 import {basename, dirname, extname, resolve} from 'node:path';
 import {Readable} from 'node:stream';
 import {SbertkitError, EXIT} from '../errors.js';
-import {STDIN, STDIN_NAME} from './detect-format.js';
+import {detectTextFormat, STDIN, STDIN_NAME} from './detect-format.js';
 import {readLines} from './lines.js';
 import {openInput} from './open-input.js';
 import {openRows, requireColumn} from './read-rows.js';
@@ -154,6 +154,12 @@ async function firstLine(input: string, stdin: (() => Readable) | undefined): Pr
   }
 }
 
+/** The format of a headered STS file from its first line: a JSON object, tab-separated, or CSV. */
+function sniffHeaderedFormat(first: string): TextFormat {
+  if (first.trimStart().startsWith('{')) return 'jsonl';
+  return first.includes('\t') ? 'tsv' : 'csv';
+}
+
 /** Reads all of stdin, so it can be sniffed and then read again. */
 async function bufferStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -228,6 +234,8 @@ export async function readStsDataset(input: string, options: ReadStsOptions = {}
   if (format === undefined) {
     const first = await firstLine(input, stdin);
     if (first !== undefined && isOriginalStsLine(first)) format = 'original';
+    // stdin (or an unknown extension) has no name to tell the format: the header line does.
+    else if (first !== undefined && (input === STDIN || detectTextFormat(input) === undefined)) format = sniffHeaderedFormat(first);
   }
 
   let file: string;

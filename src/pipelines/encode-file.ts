@@ -4,10 +4,11 @@
  */
 import type {SentenceEncoder} from '../encoder/types.js';
 import {EXIT, SbertkitError} from '../errors.js';
+import {checkOutputWritable} from '../io/atomic-output.js';
 import {detectVectorFormat} from '../io/detect-format.js';
 import {openTexts, type TextSource} from '../io/read-texts.js';
 import type {TextFormat, VectorFormat, VectorRecord} from '../io/types.js';
-import {openVectorWriter} from '../io/write-vectors.js';
+import {openVectorWriter, type VectorWriter} from '../io/write-vectors.js';
 
 export interface EncodeFileOptions {
   input: string;
@@ -38,6 +39,7 @@ export interface EncodeFileResult {
  */
 export async function openEncodeSource(options: EncodeFileOptions): Promise<TextSource> {
   outputFormat(options.output, options.format);
+  await checkOutputWritable(options.output);
   return openTexts(options.input, {
     format: options.inputFormat ?? (options.input === '-' ? 'txt' : undefined),
     textColumn: options.textColumn,
@@ -51,17 +53,18 @@ export async function openEncodeSource(options: EncodeFileOptions): Promise<Text
 /** Encodes every record of `source` and writes the vector file; the output appears only on success. */
 export async function encodeToVectorFile(encoder: SentenceEncoder, source: TextSource, options: EncodeFileOptions): Promise<EncodeFileResult> {
   const format = outputFormat(options.output, options.format);
-  const writer = await openVectorWriter(options.output, {
-    format,
-    dimension: encoder.dimension,
-    idType: options.idColumn ? 'string' : 'int',
-    fieldNames: options.keepColumns ?? [],
-    metadata: vectorFileMetadata(encoder),
-  });
   const chunk = options.writeChunk ?? 1024;
-  let pending: VectorRecord[] = [];
-  let rows = 0;
+  let writer: VectorWriter | undefined;
   try {
+    writer = await openVectorWriter(options.output, {
+      format,
+      dimension: encoder.dimension,
+      idType: options.idColumn ? 'string' : 'int',
+      fieldNames: options.keepColumns ?? [],
+      metadata: vectorFileMetadata(encoder),
+    });
+    let pending: VectorRecord[] = [];
+    let rows = 0;
     for await (const {record, vector} of encoder.embedStream(source.records, options.onBatch)) {
       pending.push({id: record.id, vector, fields: record.fields});
       if (pending.length >= chunk) {
@@ -79,7 +82,7 @@ export async function encodeToVectorFile(encoder: SentenceEncoder, source: TextS
     await writer.commit();
     return {output: options.output, format, rows, stoppedEarly};
   } catch (error) {
-    await writer.abort();
+    await writer?.abort();
     throw error;
   } finally {
     await source.close();

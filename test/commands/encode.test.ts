@@ -173,3 +173,13 @@ describe('sbertkit encode: bad input is one line, non-zero exit, no output file'
     assert.match(r.stdout, /--text-column/);
   });
 });
+
+describe('sbertkit encode: a bad output path fails before the model loads', () => {
+  test('missing output directory: exit 2, one line, no model conversion message', async () => {
+    const r = await runCli(['encode', join(dir, 'in.csv'), '-o', join(dir, 'no-such-dir', 'out.parquet')], {env: {SBERTKIT_CACHE: join(dir, 'never-created-cache')}});
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /no-such-dir/);
+    assert.equal(existsSync(join(dir, 'never-created-cache')), false, 'the built-in model was not converted');
+  });
+});

@@ -197,7 +197,7 @@ describe('headered files', () => {
 });
 
 describe('stdin', () => {
-  test('original layout is sniffed from stdin; headered stdin needs a format', async () => {
+  test('original layout is sniffed from stdin; an explicit format is honoured', async () => {
     const text = [orig('1', 'a "b', 'c'), orig('2', 'd', 'e', ['s1', 's2'])].join('\n');
     const ds = await readStsDataset('-', {stdin: Readable.from([Buffer.from(text)])});
     assert.equal(ds.format, 'original');
@@ -216,7 +216,6 @@ describe('stdin', () => {
       ds2.pairs.map((p) => p.s2),
       ['y', 'w'],
     );
-    await rejectsWith(readStsDataset('-', {stdin: Readable.from([Buffer.from(tsv)])}), /<stdin>: cannot tell the text format/);
   });
 });
 
@@ -267,4 +266,20 @@ describe('shared STS Benchmark', () => {
     // Some rows carry source notes (9 fields) and some sentences quotes; both read as plain text.
     assert.ok(o.pairs.some((p) => p.s1.includes('"') || p.s2.includes('"')));
   });
+});
+
+describe('headered datasets on stdin', () => {
+  for (const [format, text] of [
+    ['tsv', 'sentence1\tsentence2\tscore\na "quoted" cat\ta dog\t1.5\nthe sun\tthe moon\t3\n'],
+    ['csv', 'sentence1,sentence2,score\n"a cat, sleeping",a dog,1.5\nthe sun,the moon,3\n'],
+    ['jsonl', '{"sentence1":"a cat","sentence2":"a dog","score":1.5}\n{"sentence1":"the sun","sentence2":"the moon","score":3}\n'],
+  ] as const) {
+    test(`${format} is recognised from its header line`, async () => {
+      const d = await readStsDataset('-', {stdin: Readable.from([text])});
+      assert.equal(d.format, format);
+      assert.equal(d.pairs.length, 2);
+      assert.equal(d.pairs[1]!.s2, 'the moon');
+      assert.equal(d.pairs[0]!.score, 1.5);
+    });
+  }
 });
