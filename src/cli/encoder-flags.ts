@@ -42,7 +42,8 @@ export async function loadEncoderFromFlags(flags: EncoderFlagValues): Promise<En
   };
   const spec = await resolveModel(flags.model, {
     modelFile: flags['model-file'],
-    offline: flags.offline || process.env.HF_HUB_OFFLINE === '1',
+    // HF_HUB_OFFLINE is honoured by the hub settings themselves.
+    offline: flags.offline,
     progress: createDownloadProgress(flags.quiet),
     onStatus: status,
   });

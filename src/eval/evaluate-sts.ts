@@ -28,6 +28,8 @@ export interface EvaluateStsOptions {
   sbertkitVersion?: string;
   /** When given, stored as created_at (ISO). Absent by default so reports diff cleanly. */
   createdAt?: Date;
+  /** Store encode_seconds in the report. Off by default for the same reason as createdAt. */
+  includeTiming?: boolean;
 }
 
 export const DEFAULT_CHUNK_SIZE = 4096;
@@ -107,6 +109,6 @@ export async function evaluateSts(encoder: StsEncoder, datasets: readonly StsDat
     datasets: results,
     average: averageScores(results),
     unique_sentences: texts.length,
-    encode_seconds: Math.round(encodeSeconds * 1000) / 1000,
+    ...(options.includeTiming ? {encode_seconds: Math.round(encodeSeconds * 1000) / 1000} : {}),
   };
 }

@@ -55,8 +55,7 @@ export interface StsReport {
   model: StsReportModel;
   /**
    * ISO time of the run. Optional and absent by default: the report is meant to be committed and
-   * diffed by CI, and a timestamp would make every run differ. (encode_seconds differs too, but it
-   * is one line and useful for spotting slow models.)
+   * diffed by CI, and a timestamp would make every run differ. encode_seconds is optional for the same reason.
    */
   created_at?: string;
   datasets: StsDatasetResult[];
@@ -64,7 +63,8 @@ export interface StsReport {
   average: StsScores;
   /** Distinct sentences embedded across all datasets (each encoded once). */
   unique_sentences: number;
-  encode_seconds: number;
+  /** Only with includeTiming: wall time of the encoding, which differs on every run. */
+  encode_seconds?: number;
 }
 
 /** Maps sentence-transformers names to report names; main_score = cosine Spearman. */
@@ -144,7 +144,7 @@ export function parseStsReport(value: unknown, file?: string): StsReport {
       datasets,
       average: scores(need<Json>(isObject(o.average), o.average, 'average', 'an object'), 'average'),
       unique_sentences: num(o, 'unique_sentences', 'report'),
-      encode_seconds: num(o, 'encode_seconds', 'report'),
+      ...(o.encode_seconds === undefined ? {} : {encode_seconds: num(o, 'encode_seconds', 'report')}),
     };
     if (o.created_at !== undefined) report.created_at = str(o, 'created_at', 'report');
     return report;

@@ -82,7 +82,7 @@ function renderMarkdown(report: StsReport): string {
     `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map((cells) => `| ${cells.join(' | ')} |`),
     '',
-    `Scores are correlations x100; main score is cosine Spearman. ${report.unique_sentences} unique sentences, encoded in ${report.encode_seconds.toFixed(1)} s (sbertkit ${report.sbertkit_version}).`,
+    `Scores are correlations x100; main score is cosine Spearman. ${report.unique_sentences} unique sentences${report.encode_seconds === undefined ? '' : `, encoded in ${report.encode_seconds.toFixed(1)} s`} (sbertkit ${report.sbertkit_version}).`,
   ];
   return out.join('\n') + '\n';
 }

@@ -71,6 +71,13 @@ describe('sbertkit eval-sts', () => {
     assert.equal((report as unknown as {model: {onnx_sha256: string}}).model.onnx_sha256, createHash('sha256').update(onnx).digest('hex'));
   });
 
+  test('two runs give byte-identical JSON reports (CI can diff them)', async () => {
+    const args = ['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet'];
+    const [a, b] = [await runCli(args), await runCli(args)];
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(a.stdout, b.stdout);
+  });
+
   test('original STS Benchmark layout gives the same numbers as the headered TSV', async () => {
     const a = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
     const b = await runCli(['eval-sts', join(dir, 'pairs-original.csv'), '--model', modelDir, '--format', 'json', '--quiet']);

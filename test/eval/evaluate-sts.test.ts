@@ -109,7 +109,9 @@ describe('evaluateSts', () => {
     for (const [key, want] of Object.entries(avg)) close(report.average[key as keyof typeof report.average], want, 1e-6, `average.${key}`);
     assert.equal(report.unique_sentences, 6);
     assert.equal(report.sbertkit_version, '9.9.9');
-    assert.ok(report.encode_seconds >= 0);
+    assert.equal(report.encode_seconds, undefined, 'no run-dependent timing unless asked, so reports diff cleanly');
+    const timed = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: '9.9.9', includeTiming: true});
+    assert.ok(timed.encode_seconds! >= 0);
   });
 
   test('each unique sentence is embedded exactly once across pairs and datasets', async () => {

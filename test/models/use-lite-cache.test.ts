@@ -11,7 +11,7 @@ import {SbertkitError} from '../../src/errors.js';
 import {sbertkitCacheDir} from '../../src/models/cache-dir.js';
 import {BUILTIN_MODELS, DEFAULT_MODEL, ensureBuiltinModel, isBuiltinModelName} from '../../src/models/builtin/index.js';
 import {useLiteSourcePackage} from '../../src/models/builtin/use-lite/source-package.js';
-import {USE_LITE_FILES} from '../../src/models/builtin/use-lite/write-folder.js';
+import {USE_LITE_FILES} from '../../src/models/builtin/use-lite/layout.js';
 
 const temps: string[] = [];
 async function tempCache(): Promise<string> {

@@ -7,9 +7,9 @@ import {randomBytes} from 'node:crypto';
 import {mkdir, mkdtemp, rename, rm, stat} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {EXIT, SbertkitError} from '../../errors.js';
-import {sbertkitCacheDir} from '../cache-dir.js';
+import {cacheWriteError, sbertkitCacheDir} from '../cache-dir.js';
 import {useLiteSourcePackage} from './use-lite/source-package.js';
-import {CONVERTER_VERSION, USE_LITE_FILES, writeUseLiteFolder} from './use-lite/write-folder.js';
+import {CONVERTER_VERSION, USE_LITE_FILES} from './use-lite/layout.js';
 
 export {CONVERTER_VERSION};
 
@@ -118,15 +118,17 @@ export async function ensureBuiltinModel(name: string, options: EnsureBuiltinOpt
   options.onStatus?.(`Converting built-in model ${result.name} (${source.name}@${source.version}) to ONNX; first use only`);
   try {
     await mkdir(parent, {recursive: true});
+    const tmp = await mkdtemp(join(parent, `.${revision}.tmp-`));
+    try {
+      // The converter (and onnx-proto) loads only when a conversion really runs.
+      const {writeUseLiteFolder} = await import('./use-lite/write-folder.js');
+      await writeUseLiteFolder(tmp, source);
+      await install(tmp, dir);
+    } finally {
+      await rm(tmp, {recursive: true, force: true});
+    }
   } catch (error) {
-    throw new SbertkitError(`cannot create model cache ${parent}: ${(error as Error).message}`, {exitCode: EXIT.MODEL, cause: error});
-  }
-  const tmp = await mkdtemp(join(parent, `.${revision}.tmp-`));
-  try {
-    await writeUseLiteFolder(tmp, source);
-    await install(tmp, dir);
-  } finally {
-    await rm(tmp, {recursive: true, force: true});
+    throw cacheWriteError(error, parent);
   }
   options.onStatus?.(`Converted ${result.name} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${dir}`);
   return result;

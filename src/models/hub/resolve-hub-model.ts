@@ -4,6 +4,7 @@
  * has the required files), then offline refusal, then HEAD every needed file at one pinned commit, then
  * fetch blobs and link them into the snapshot, and only then record refs/{revision}.
  */
+import {cacheWriteError} from '../cache-dir.js';
 import {RepoCache} from './cache-layout.js';
 import {type DownloadProgress, ensureBlob} from './download.js';
 import {DEFAULT_REVISION, isValidRepoFile, isValidRepoId, isValidRevision} from './hub-id.js';
@@ -60,6 +61,15 @@ async function firstMissing(cache: RepoCache, commit: string, files: readonly st
 }
 
 export async function resolveHubModel(repoId: string, revision: string = DEFAULT_REVISION, options: ResolveHubOptions = {}): Promise<ResolvedHubModel> {
+  try {
+    return await resolveHubModelUnchecked(repoId, revision, options);
+  } catch (error) {
+    // A read-only or full cache must read as one line, not as a stack trace from deep in the download.
+    throw cacheWriteError(error, hubSettings(options, options.env ?? process.env).cacheDir);
+  }
+}
+
+async function resolveHubModelUnchecked(repoId: string, revision: string, options: ResolveHubOptions): Promise<ResolvedHubModel> {
   if (!isValidRepoId(repoId)) throw invalidInputError(`'${repoId}' is not a Hugging Face model id (expected org/name)`);
   if (!isValidRevision(revision)) throw invalidInputError(`'${revision}' is not a valid revision (branch, tag or commit hash) for ${repoId}`);
   const onnxFile = options.files?.onnxFile ?? DEFAULT_ONNX_FILE;

@@ -9,20 +9,7 @@ import {readUseLiteWeights} from './read-weights.js';
 import type {SourcePackage} from './source-package.js';
 import {loadTfjsGraph} from './tfjs-model.js';
 import {buildUseLiteTokenizerJson, readUseLiteVocab} from './tokenizer-json.js';
-
-/** Bump whenever the written folder changes, so cached conversions are redone. Part of the cache key. */
-export const CONVERTER_VERSION = 1;
-
-/** Every file of a finished folder; a folder missing one of them is not a usable conversion. */
-export const USE_LITE_FILES = [
-  'onnx/model.onnx',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'config.json',
-  'modules.json',
-  '1_Pooling/config.json',
-  'sentence_bert_config.json',
-] as const;
+import {CONVERTER_VERSION, USE_LITE_FILES} from './layout.js';
 
 const DIMENSION = 512;
 
