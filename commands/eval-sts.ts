@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
 import {loadEncoderFromFlags, modelFlags} from '../src/cli/encoder-flags.js';
-import {createProgress} from '../src/cli/progress.js';
+import {createProgress, type Progress} from '../src/cli/progress.js';
 import {reportSummary} from '../src/cli/summary.js';
 import {EXIT, SbertkitError} from '../src/errors.js';
 import {evaluateSts} from '../src/eval/evaluate-sts.js';
@@ -9,7 +9,7 @@ import {baselineNotes, checkBaseline, checkMinSpearman} from '../src/eval/sts-ga
 import {readBaselineReport} from '../src/eval/sts-report.js';
 import {readStsDatasets} from '../src/io/read-sts.js';
 import {fileSha256} from '../src/models/fingerprint.js';
-import {formatScore100, renderStsReport, type ReportFormat} from '../src/io/write-report.js';
+import {formatScore100, renderStsReport, reportFormatFromPath, type ReportFormat} from '../src/io/write-report.js';
 import {writeTextOutput} from '../src/io/write-text.js';
 
 export default class EvalSts extends SbertkitCommand {
@@ -36,7 +36,7 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
     'sentence1-column': Flags.string({description: 'Column with the first sentence.', default: 'sentence1'}),
     'sentence2-column': Flags.string({description: 'Column with the second sentence.', default: 'sentence2'}),
     'score-column': Flags.string({description: 'Column with the gold score.', default: 'score'}),
-    format: Flags.string({description: 'Report format.', options: ['table', 'json', 'markdown', 'csv'], default: 'table'}),
+    format: Flags.string({description: 'Report format (default: from the -o extension .json/.md/.csv, else table).', options: ['table', 'json', 'markdown', 'csv']}),
     output: Flags.string({char: 'o', description: 'Report file (written atomically), or - for stdout.', default: '-'}),
     'min-spearman': Flags.string({description: 'Exit 1 when any dataset\'s cosine Spearman x100 is below this (e.g. 80).'}),
     baseline: Flags.string({description: 'A previous --format json report to compare against.'}),
@@ -61,23 +61,25 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
 
     const started = performance.now();
     const encoder = await loadEncoderFromFlags(flags);
-    const progress = createProgress({label: 'encoding', unit: 'sentences', quiet: flags.quiet});
+    // Created at the first callback, when the total is known, so the bar can show a percentage and ETA.
+    let progress: Progress | undefined;
     let lastDone = 0;
     let report;
     try {
       report = await evaluateSts(encoder, datasets, {
         model: {onnx_sha256: await fileSha256(encoder.spec.onnxPath)},
         onProgress: (done, total) => {
-          if (done === 0) progress.setTotal(total);
-          else progress.increment(done - lastDone);
+          progress ??= createProgress({label: 'encoding', unit: 'sentences', total, quiet: flags.quiet});
+          progress.increment(done - lastDone);
           lastDone = done;
         },
       });
     } finally {
-      progress.stop();
+      progress?.stop();
       await encoder.close();
     }
-    await writeTextOutput(flags.output, renderStsReport(report, flags.format as ReportFormat));
+    const format = (flags.format as ReportFormat | undefined) ?? (flags.output === '-' ? undefined : reportFormatFromPath(flags.output)) ?? 'table';
+    await writeTextOutput(flags.output, renderStsReport(report, format));
 
     const failures = [
       ...(minSpearman === undefined ? [] : checkMinSpearman(report, minSpearman)),

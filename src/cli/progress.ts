@@ -7,12 +7,10 @@ import {createRequire} from 'node:module';
 export interface Progress {
   /** Adds finished units. */
   increment(units: number): void;
-  /** Sets a known total (e.g. once a file size or row count is known). */
-  setTotal(total: number): void;
   stop(): void;
 }
 
-const SILENT: Progress = {increment() {}, setTotal() {}, stop() {}};
+const SILENT: Progress = {increment() {}, stop() {}};
 
 export function createProgress(options: {label: string; unit: string; total?: number; quiet: boolean; stream?: NodeJS.WriteStream}): Progress {
   const stream = options.stream ?? process.stderr;
@@ -40,9 +38,6 @@ export function createProgress(options: {label: string; unit: string; total?: nu
       value += units;
       const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
       bar.increment(units, {rate: (value / seconds).toFixed(0)});
-    },
-    setTotal(total) {
-      bar.setTotal(total);
     },
     stop() {
       bar.stop();

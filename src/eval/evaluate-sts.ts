@@ -20,7 +20,7 @@ export type StsEncoder = Pick<SentenceEncoder, 'embed'> & Partial<Pick<SentenceE
 export interface EvaluateStsOptions {
   /** Called with (texts embedded so far, total unique texts): once with 0 before the first chunk, then after each chunk. */
   onProgress?: (done: number, total: number) => void;
-  /** Texts per embed() call (default 4096): bounds the memory of one call and sets progress granularity. */
+  /** Texts per embed() call (default 1024): bounds the memory of one call and sets progress granularity; large enough that length sorting inside a call still removes nearly all padding. */
   chunkSize?: number;
   /** Overrides for the report's model block (e.g. a display name); filled from the encoder otherwise. */
   model?: Partial<StsReportModel>;
@@ -32,7 +32,7 @@ export interface EvaluateStsOptions {
   includeTiming?: boolean;
 }
 
-export const DEFAULT_CHUNK_SIZE = 4096;
+export const DEFAULT_CHUNK_SIZE = 1024;
 
 /** Distinct sentences in first-seen order, and each sentence's index into that list. */
 export function collectUniqueSentences(datasets: readonly StsDataset[]): {texts: string[]; index: Map<string, number>} {

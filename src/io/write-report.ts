@@ -16,6 +16,12 @@ import {SCORE_FIELDS} from '../eval/sts-report.js';
 export type ReportFormat = 'table' | 'json' | 'markdown' | 'csv';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'markdown', 'csv'];
 
+/** Report format from an output file's extension (.json, .md/.markdown, .csv, .txt), else undefined. */
+export function reportFormatFromPath(path: string): ReportFormat | undefined {
+  const ext = path.toLowerCase().match(/\.([a-z]+)$/)?.[1];
+  return ext === 'json' ? 'json' : ext === 'md' || ext === 'markdown' ? 'markdown' : ext === 'csv' ? 'csv' : ext === 'txt' ? 'table' : undefined;
+}
+
 /** x100 with 2 decimals, "n/a" for an undefined correlation. */
 export function formatScore100(value: number): string {
   return Number.isNaN(value) ? 'n/a' : (value * 100).toFixed(2);

@@ -106,8 +106,10 @@ describe('sbertkit eval-sts', () => {
     const report = JSON.parse(base.stdout);
     const same = join(dir, 'baseline-same.json');
     await writeFile(same, base.stdout);
-    const ok = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--baseline', same, '--max-drop', '0.5']);
+    const ok = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--baseline', same, '--max-drop', '0.5', '-o', join(dir, 'again.json')]);
     assert.equal(ok.code, 0, ok.stderr);
+    // -o x.json picks the JSON format, so a run's report can serve as the next run's baseline.
+    assert.equal(await readFile(join(dir, 'again.json'), 'utf8'), base.stdout);
     report.datasets[0].cosine_spearman += 0.02; // baseline 2 points better than us
     report.datasets[0].main_score = report.datasets[0].cosine_spearman;
     const better = join(dir, 'baseline-better.json');
