@@ -66,13 +66,20 @@ export function parquetEncoder(sink: OutputSink, layout: VectorLayout, rowGroupS
   return {
     async encode(records) {
       if (failure !== undefined) throw parquetError(sink.target, failure);
-      await send(records);
+      // input.* and pump can reject with the raw error before `failed` wraps it: wrap here too.
+      await send(records).catch((error: unknown) => {
+        throw parquetError(sink.target, failure ?? error);
+      });
     },
     async finish() {
-      // With no batch there would be no schema; an empty batch makes a valid 0-row file.
-      if (batches === 0) await send([]);
-      await Promise.race([input.close(), failed]);
-      await Promise.race([pump, failed]);
+      try {
+        // With no batch there would be no schema; an empty batch makes a valid 0-row file.
+        if (batches === 0) await send([]);
+        await Promise.race([input.close(), failed]);
+        await Promise.race([pump, failed]);
+      } catch (error) {
+        throw parquetError(sink.target, failure ?? error);
+      }
     },
     async abort() {
       stopped = true;
