@@ -51,8 +51,8 @@ function humanRows(report: StsReport): HumanRow[] {
 
 function modelLine(report: StsReport): string {
   const m = report.model;
-  const rev = m.revision === undefined ? '' : `@${m.revision}`;
-  return `${m.name}${m.name.includes('@') ? '' : rev} (dim ${m.dimension}, ${m.pooling} pooling${m.normalized ? ', normalized' : ''})`;
+  const rev = m.revision === undefined ? '' : `, revision ${m.revision.slice(0, 12)}`;
+  return `${m.name} (dim ${m.dimension}, ${m.pooling} pooling${m.normalized ? ', normalized' : ''}${rev})`;
 }
 
 function renderTable(report: StsReport): string {

@@ -6,7 +6,7 @@
 import {existsSync} from 'node:fs';
 import {EXIT, SbertkitError} from '../errors.js';
 import {DEFAULT_MODEL, ensureBuiltinModel, isBuiltinModelName} from './builtin/index.js';
-import {type DownloadProgress, parseHubId, resolveHubModel} from './hub/index.js';
+import {DEFAULT_REVISION, type DownloadProgress, parseHubId, resolveHubModel} from './hub/index.js';
 import {readModelSpec} from './read-spec.js';
 import type {ModelSpec} from './spec.js';
 
@@ -35,5 +35,7 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
     offline: options.offline,
     progress: options.progress,
   });
-  return readModelSpec(resolved.dir, {name: `${hub.repoId}@${hub.revision}`, revision: resolved.commit, modelFile: options.modelFile});
+  // The name keeps a non-default ref the user asked for; the commit it resolved to is the revision.
+  const displayName = hub.revision === DEFAULT_REVISION ? hub.repoId : `${hub.repoId}@${hub.revision}`;
+  return readModelSpec(resolved.dir, {name: displayName, revision: resolved.commit, modelFile: options.modelFile});
 }
