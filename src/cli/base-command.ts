@@ -5,16 +5,14 @@
  */
 import {Command, Flags} from '@oclif/core';
 import {SbertkitError} from '../errors.js';
-import {removePendingOutputsSync} from '../io/atomic-output.js';
 
-/** Signals skip 'exit' handlers, so temp outputs are removed here; the exit code follows shell convention. */
+/**
+ * A signal's default action kills the process without running 'exit' handlers, which is where
+ * uncommitted temp outputs are removed (src/io/atomic-output.ts). Exiting from a handler runs them.
+ * Exit codes follow the shell convention (128 + signal number).
+ */
 function removeTempsOnSignal(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
-      removePendingOutputsSync();
-      process.exit(code);
-    });
-  }
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
 }
 
 export abstract class SbertkitCommand extends Command {
