@@ -3,29 +3,22 @@
  * fields (kept columns). Kept columns are the first object's other keys; JSONL has no metadata.
  */
 import {SbertkitError} from '../errors.js';
-import {readLines, type Line} from './lines.js';
 import {openInput} from './open-input.js';
 import type {OpenedVectors, VectorColumns} from './read-vectors.js';
-import {jsonType, parseJsonLine, stringifyJsonValue} from './rows-lines.js';
+import {jsonType, parseJsonl, stringifyJsonValue} from './rows-lines.js';
 import type {Row, VectorRecord} from './types.js';
 import {ID_COLUMN} from './vector-batches.js';
 
 export async function openJsonlVectors(input: string, columns: VectorColumns, stdin?: NodeJS.ReadableStream): Promise<OpenedVectors> {
   const source = await openInput(input, stdin);
+  // The one JSONL row reader: blank lines, invalid JSON and line numbers are handled there.
+  const parsed = await parseJsonl(source);
   const {file} = source;
-  const lines = readLines(source.stream, file);
-  let first: Row | undefined;
-  try {
-    for (let next = await lines.next(); !next.done; next = await lines.next()) {
-      if (next.value.text.trim() !== '') {
-        first = parseJsonLine(next.value, file);
-        break;
-      }
-    }
-  } catch (error) {
+  const firstResult = await parsed.rows.next().catch(async (error: unknown) => {
     await source.close();
     throw error;
-  }
+  });
+  const first: Row | undefined = firstResult.done ? undefined : firstResult.value;
 
   const {vectorColumn} = columns;
   const idColumn = columns.idColumn ?? ID_COLUMN;
@@ -79,10 +72,7 @@ export async function openJsonlVectors(input: string, columns: VectorColumns, st
       try {
         let index = 0;
         if (first !== undefined) yield toRecord(first, index++, shape);
-        for await (const line of lines as AsyncIterable<Line>) {
-          if (line.text.trim() === '') continue;
-          yield toRecord(parseJsonLine(line, file), index++, shape);
-        }
+        for await (const row of parsed.rows) yield toRecord(row, index++, shape);
       } finally {
         await source.close();
       }
