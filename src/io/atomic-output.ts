@@ -8,11 +8,12 @@
  * swallowed, `closed` turns true and `whenClosed` resolves, so the pipeline can stop early and exit 0.
  */
 import {randomBytes} from 'node:crypto';
-import {unlinkSync, type WriteStream} from 'node:fs';
+import {type WriteStream} from 'node:fs';
 import {access, constants, open, rename, stat, unlink, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {SbertkitError} from '../errors.js';
 import {STDIN} from './detect-format.js';
+import {forgetOnExit, removeOnExit, removePendingSync} from './exit-cleanup.js';
 
 export const STDOUT_NAME = '<stdout>';
 
@@ -45,24 +46,11 @@ export async function openOutput(output: string, options: OpenOutputOptions = {}
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/** Temp files not yet committed or aborted; removed if the process exits first. */
-const pendingTemps = new Set<string>();
-let exitHookInstalled = false;
-
 /**
- * Removes every uncommitted temp file. Runs on process 'exit'; a CLI that handles SIGINT/SIGTERM
- * itself should call it there too, because signals that kill the process skip 'exit' handlers.
+ * Removes every uncommitted temp file (and any other exit-cleanup path). Runs on process 'exit';
+ * exported for tests and for callers that end the process another way.
  */
-export function removePendingOutputsSync(): void {
-  for (const temp of pendingTemps) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Already gone.
-    }
-  }
-  pendingTemps.clear();
-}
+export const removePendingOutputsSync = removePendingSync;
 
 function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.sbertkit-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -105,11 +93,7 @@ async function fileSink(target: string): Promise<OutputSink> {
   } catch (error) {
     throw writeError(target, error);
   }
-  pendingTemps.add(temp);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', removePendingOutputsSync);
-  }
+  removeOnExit(temp);
 
   // flush: fsync before the stream closes the file, so the rename never publishes unflushed data.
   // (FileHandle.close() cannot be used instead: it never settles while a stream holds the handle.)
@@ -139,7 +123,7 @@ async function fileSink(target: string): Promise<OutputSink> {
       await closed;
     }
     await unlink(temp).catch(() => {});
-    pendingTemps.delete(temp);
+    forgetOnExit(temp);
   };
 
   const sink: OutputSink = {
@@ -167,7 +151,7 @@ async function fileSink(target: string): Promise<OutputSink> {
         await closed;
         if (failure !== undefined) throw failure;
         await rename(temp, target);
-        pendingTemps.delete(temp);
+        forgetOnExit(temp);
         state = 'committed';
       } catch (error) {
         state = 'aborted';

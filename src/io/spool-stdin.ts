@@ -3,7 +3,7 @@
  * read front to back. To read them from stdin with bounded memory, stdin is first copied to a temp
  * file in os.tmpdir(), which is removed by the returned cleanup (or at process exit at the latest).
  */
-import {createWriteStream, mkdtempSync, rmSync} from 'node:fs';
+import {createWriteStream, mkdtempSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -11,9 +11,7 @@ import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {SbertkitError} from '../errors.js';
 import {STDIN_NAME} from './detect-format.js';
-
-const spooled = new Set<string>();
-let exitHookInstalled = false;
+import {forgetOnExit, removeOnExit} from './exit-cleanup.js';
 
 export interface SpooledInput {
   path: string;
@@ -23,15 +21,9 @@ export interface SpooledInput {
 
 export async function spoolToTempFile(source: NodeJS.ReadableStream, suffix: string): Promise<SpooledInput> {
   const dir = mkdtempSync(join(tmpdir(), 'sbertkit-stdin-'));
-  spooled.add(dir);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const pending of spooled) rmSync(pending, {recursive: true, force: true});
-    });
-  }
+  removeOnExit(dir);
   const cleanup = async (): Promise<void> => {
-    spooled.delete(dir);
+    forgetOnExit(dir);
     await rm(dir, {recursive: true, force: true});
   };
   const path = join(dir, `stdin${suffix}`);
