@@ -26,13 +26,16 @@ import {parseArgs} from 'node:util';
 import {buildBatchInput} from '../src/encoder/batch-input.js';
 import {planBatches} from '../src/encoder/batching.js';
 import {ENCODER_DEFAULTS, Encoder} from '../src/encoder/encoder.js';
-import {OnnxSession} from '../src/encoder/onnx-session.js';
+import {loadOrt, OnnxSession} from '../src/encoder/onnx-session.js';
 import {l2Normalize, poolTokens} from '../src/encoder/pooling.js';
 import {TextTokenizer, type TokenizedText} from '../src/encoder/tokenize.js';
 import type {PoolingMode} from '../src/models/spec.js';
+import {collectUniqueSentences} from '../src/eval/evaluate-sts.js';
+import {readStsDatasets} from '../src/io/read-sts.js';
 import {readModelSpec} from '../src/models/read-spec.js';
+import {sbertkitVersion} from '../src/version.js';
 import {MINILM_L6_LAYOUT, writeBertModelFolder} from '../test/helpers/bert-fixture.js';
-import {repoRoot, sharedDir} from '../test/helpers/paths.js';
+import {sharedDir} from '../test/helpers/paths.js';
 import {duration, int, mib, percent, printSection, rate} from './lib/format.js';
 import {now, peakRssMiB, rowCosines, Stopwatch, timed} from './lib/measure.js';
 
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   const threads = positiveInt(values.threads, '--threads') ?? availableParallelism();
   const repeat = positiveInt(values.repeat, '--repeat') ?? 1;
 
-  const data = findStsb();
+  const data = await findStsb();
   if (data === undefined) {
     console.log('bench:encode skipped: STS-B not found (expected <repo>/../shared/data/stsb/{train,dev,test}.tsv, see sharedDir()).');
     return;
@@ -309,24 +312,16 @@ function frequentWords(sentences: string[], max: number): string[] {
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, max).map(([word]) => word);
 }
 
-function findStsb(): {dir: string; files: string[]; missing: string[]; sentences: string[]} | undefined {
+async function findStsb(): Promise<{dir: string; files: string[]; missing: string[]; sentences: string[]} | undefined> {
   const shared = sharedDir();
   if (shared === undefined) return undefined;
   const dir = join(shared, 'data', 'stsb');
   const all = STSB_SPLITS.map((s) => `${s}.tsv`);
   const files = all.filter((f) => existsSync(join(dir, f)));
   if (files.length === 0) return undefined;
-  const seen = new Set<string>();
-  for (const file of files) {
-    // Header: sentence1, sentence2, score. Plain tab split, no quote handling.
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n').slice(1)) {
-      const fields = line.replace(/\r$/, '').split('\t');
-      if (fields.length < 2) continue;
-      seen.add(fields[0]!);
-      seen.add(fields[1]!);
-    }
-  }
-  return {dir, files, missing: all.filter((f) => !files.includes(f)), sentences: [...seen]};
+  // The product's own reader and de-duplication, as eval-sts uses them.
+  const datasets = await readStsDatasets(files.map((f) => join(dir, f)));
+  return {dir, files, missing: all.filter((f) => !files.includes(f)), sentences: collectUniqueSentences(datasets).texts};
 }
 
 /** Padded tokens (rows x longest row, summed over batches) under each engine's batching. */
@@ -495,10 +490,10 @@ async function openSbertkit(job: WorkerJob): Promise<Engine> {
   const spec = readModelSpec(job.modelDir);
   const encoder = await Encoder.load(spec, {threads: job.threads});
   return {
-    version: readVersion('package.json'),
+    version: sbertkitVersion(),
     threads: encoder.threads,
     maxLength: encoder.maxSeqLength,
-    notes: [`pooling ${encoder.pooling}, normalized ${encoder.normalized}; onnxruntime-node ${readVersion('node_modules/onnxruntime-node/package.json')}`],
+    notes: [`pooling ${encoder.pooling}, normalized ${encoder.normalized}; onnxruntime-node ${(await loadOrt()).env.versions.node}`],
     dim: () => encoder.dimension,
     encode: (texts) => encoder.embed(texts),
     finish: async (sentences, profile) => {
@@ -650,14 +645,6 @@ async function openTransformers(job: WorkerJob): Promise<Engine> {
       return result;
     },
   };
-}
-
-function readVersion(relative: string): string {
-  try {
-    return String((JSON.parse(readFileSync(join(repoRoot(), relative), 'utf8')) as {version?: unknown}).version ?? 'unknown');
-  } catch {
-    return 'unknown';
-  }
 }
 
 main().catch((error: unknown) => {

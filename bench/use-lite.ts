@@ -7,52 +7,36 @@
  *
  *   npx tsx bench/use-lite.ts
  */
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import {mkdtemp, readFile, rm} from 'node:fs/promises';
 import {createRequire} from 'node:module';
 import {availableParallelism, tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {Tokenizer} from '@huggingface/tokenizers';
 import {spearman} from '../src/algorithms/sts-metrics.js';
+import {collectUniqueSentences} from '../src/eval/evaluate-sts.js';
+import {readStsDatasets} from '../src/io/read-sts.js';
 import {Encoder} from '../src/encoder/encoder.js';
 import {ensureBuiltinModel} from '../src/models/builtin/index.js';
 import {readModelSpec} from '../src/models/read-spec.js';
-import {repoRoot} from '../test/helpers/paths.js';
+import {sharedDir} from '../test/helpers/paths.js';
 import {cosine} from '../test/helpers/vector-math.js';
 
 const BATCH = 32;
 const DIM = 512;
 const MAX_SEQ = 128;
 
-interface StsPair {
-  s1: string;
-  s2: string;
-  score: number;
-}
-
-function readSts(path: string): StsPair[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const header = lines[0]!.split('\t');
-  const [i1, i2, is] = ['sentence1', 'sentence2', 'score'].map((c) => header.indexOf(c));
-  if (i1! < 0 || i2! < 0 || is! < 0) throw new Error(`${path}: header must have sentence1, sentence2, score`);
-  return lines
-    .slice(1)
-    .filter((l) => l !== '')
-    .map((l) => {
-      const c = l.split('\t');
-      return {s1: c[i1!]!, s2: c[i2!]!, score: Number(c[is!])};
-    });
-}
-
 async function main(): Promise<void> {
-  const stsDir = resolve(repoRoot(), '..', 'shared', 'data', 'stsb');
-  const files = ['train.tsv', 'dev.tsv', 'test.tsv'].filter((f) => existsSync(join(stsDir, f)));
+  const shared = sharedDir();
+  const stsDir = shared === undefined ? '../shared/data/stsb (no ../shared beside the checkout)' : join(shared, 'data', 'stsb');
+  const files = shared === undefined ? [] : ['train.tsv', 'dev.tsv', 'test.tsv'].filter((f) => existsSync(join(stsDir, f)));
   if (!files.includes('test.tsv')) {
     console.error(`bench/use-lite: STS Benchmark data not found in ${stsDir}; nothing to measure.`);
     process.exit(1);
   }
-  const sets = new Map(files.map((f) => [f, readSts(join(stsDir, f))]));
-  const unique = [...new Set([...sets.values()].flatMap((pairs) => pairs.flatMap((p) => [p.s1, p.s2])))];
+  // The product's own reader and de-duplication, as eval-sts uses them.
+  const datasets = await readStsDatasets(files.map((f) => join(stsDir, f)));
+  const unique = collectUniqueSentences(datasets).texts;
   const threads = availableParallelism();
   console.log(`${unique.length} unique sentences from ${files.join(', ')}; batch ${BATCH}; ${threads} cores`);
 
@@ -112,7 +96,7 @@ async function main(): Promise<void> {
     for (const s of differentIds) console.log(`  token ids differ: ${JSON.stringify(s)}`);
 
     const index = new Map(unique.map((s, i) => [s, i]));
-    const test = sets.get('test.tsv')!;
+    const test = datasets[files.indexOf('test.tsv')]!.pairs;
     const gold = test.map((p) => p.score);
     for (const [label, vectors] of [
       ['TF.js', tfVectors],
