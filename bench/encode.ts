@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     console.log(
       'usage: node dist/bench/encode.js [--limit N] [--threads N] [--repeat N] [--profile] [--keep]\n' +
         '  --limit N    encode only the first N unique sentences\n' +
-        '  --threads N  ORT intra-op threads for both engines (default: all cores)\n' +
+        '  --threads N  ORT threads for both engines (default: all cores)\n' +
         '  --repeat N   time the full set N times per engine and report the best (default 1)\n' +
         '  --profile    afterwards, time each stage (tokenize / tensors / ORT / pooling) in a separate pass\n' +
         '  --keep       keep the temporary model folder and outputs',
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
         `sbertkit ${int(padded.sbertkit)} (${(padded.sbertkit / realTokens).toFixed(2)}x real), ` +
           `transformers.js ${int(padded.inputOrder)} (${(padded.inputOrder / realTokens).toFixed(2)}x real)`,
       ],
-      ['threads', `${threads} ORT intra-op threads for both engines (${availableParallelism()} cores)`],
+      ['threads', `${threads} ORT threads for both engines (${availableParallelism()} cores): sbertkit as one single-threaded session per thread in workers, transformers.js as intra-op threads of one session`],
       ['timing', `best of ${repeat}; ${chunks} chunk(s) of up to ${CHUNK} sentences, engines interleaved per chunk (ABBA)`],
       ['machine load', `1-min load average ${loadBefore.toFixed(2)} before the runs${loadBefore > 0.5 ? ' (other work is running: expect noisy timings)' : ''}`],
       ['model folder', `built in ${duration(built.ms)}`],
@@ -415,7 +415,7 @@ function printEngine(
         (runs.length > 1 ? `  (runs: ${runs.map((r) => duration(r.ms)).join(', ')})` : ''),
     ],
     ['cpu', `${duration(best.cpuMs)} user+sys (${(best.cpuMs / best.ms).toFixed(2)} cores busy on average)`],
-    ['output', `${int(rows)} x ${info.dim}, ORT intra-op threads ${info.threads}, truncates at ${info.maxLength}`],
+    ['output', `${int(rows)} x ${info.dim}, ORT threads ${info.threads}, truncates at ${info.maxLength}`],
     ['peak RSS', mib(info.peakRssMiB)],
     ...info.notes.map((n): [string, string] => ['note', n]),
   ]);

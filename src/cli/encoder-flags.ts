@@ -20,7 +20,7 @@ export const modelFlags = {
   'window-size': Flags.integer({description: 'Texts read ahead and sorted by length at once; bounds memory.', default: ENCODER_DEFAULTS.windowSize, min: 1, helpGroup: 'ENCODER'}),
   'max-seq-length': Flags.integer({description: "Truncate texts to this many tokens (default: the model's max_seq_length; never above it).", min: 1, helpGroup: 'ENCODER'}),
   normalize: Flags.boolean({description: "L2-normalize vectors (default: the model's Normalize module decides).", allowNo: true, helpGroup: 'ENCODER'}),
-  threads: Flags.integer({description: 'ONNX Runtime intra-op threads (default: all cores).', min: 1, helpGroup: 'ENCODER'}),
+  threads: Flags.integer({description: 'ONNX Runtime threads (default: all cores); above 1, batches run in parallel on one single-threaded session per thread.', min: 1, helpGroup: 'ENCODER'}),
 };
 
 export interface EncoderFlagValues {

@@ -2,11 +2,13 @@
  * The shared sentence encoder: tokenizer + ONNX session + pooling, with windowed length-sorted
  * batching. It knows nothing about files or flags; commands hand it texts or a record stream.
  */
+import {availableParallelism} from 'node:os';
 import {EXIT, SbertkitError} from '../errors.js';
 import type {ModelSpec, PoolingMode} from '../models/spec.js';
 import {buildBatchInput} from './batch-input.js';
 import {planBatches} from './batching.js';
-import {OnnxSession} from './onnx-session.js';
+import {OnnxSession, type BatchRunner} from './onnx-session.js';
+import {SessionPool} from './session-pool.js';
 import {l2Normalize, poolTokens} from './pooling.js';
 import {TextTokenizer, type TokenizedText} from './tokenize.js';
 import type {EncodeStats, EncoderOptions, SentenceEncoder} from './types.js';
@@ -25,7 +27,7 @@ export class Encoder implements SentenceEncoder {
   private constructor(
     readonly spec: ModelSpec,
     private readonly tokenizer: TextTokenizer,
-    private readonly session: OnnxSession,
+    private readonly session: BatchRunner,
     options: EncoderOptions,
   ) {
     this.batchSize = positive(options.batchSize, ENCODER_DEFAULTS.batchSize, 'batch size');
@@ -39,7 +41,7 @@ export class Encoder implements SentenceEncoder {
   static async load(spec: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
     const maxLength = Math.min(options.maxSeqLength ?? spec.maxSeqLength, spec.maxSeqLength);
     const tokenizer = new TextTokenizer(spec, maxLength);
-    const session = await OnnxSession.create(spec.onnxPath, {threads: options.threads});
+    const session = await openRunner(spec.onnxPath, options.threads);
     try {
       const encoder = new Encoder(spec, tokenizer, session, options);
       // The graph is the authority on the output size (configs can be missing or stale): probe it once.
@@ -95,11 +97,18 @@ export class Encoder implements SentenceEncoder {
       return this.tokenizer.tokenize(record.text);
     });
     const vectors = new Array<Float32Array>(window.length);
-    for (const batch of planBatches(tokenized.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens})) {
-      const results = await this.runBatch(batch.map((i) => tokenized[i]!));
-      batch.forEach((index, k) => (vectors[index] = results[k]!));
-      onBatch?.(batch.length);
-    }
+    const plan = planBatches(tokenized.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens});
+    // Up to `concurrency` batches in flight; each result lands at its own indices, so order is kept.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < plan.length) {
+        const batch = plan[next++]!;
+        const results = await this.runBatch(batch.map((i) => tokenized[i]!));
+        batch.forEach((index, k) => (vectors[index] = results[k]!));
+        onBatch?.(batch.length);
+      }
+    };
+    await Promise.all(Array.from({length: Math.min(this.session.concurrency, plan.length)}, lane));
     for (const t of tokenized) {
       this.stats.rows++;
       this.stats.tokens += t.ids.length;
@@ -124,6 +133,15 @@ export class Encoder implements SentenceEncoder {
   async close(): Promise<void> {
     await this.session.close();
   }
+}
+
+/**
+ * One in-process session for a single thread; otherwise one single-threaded session per thread in
+ * worker threads, which measured ~1.4x faster than one session with intra-op threads on short texts.
+ */
+async function openRunner(onnxPath: string, threads: number | undefined): Promise<BatchRunner> {
+  const total = threads && threads > 0 ? threads : availableParallelism();
+  return total === 1 ? OnnxSession.create(onnxPath, {threads: 1}) : SessionPool.create(onnxPath, total, 1);
 }
 
 function positive(value: number | undefined, fallback: number, what: string): number {

@@ -28,6 +28,19 @@ export interface BatchInput {
   tokenTypeIds?: BigInt64Array;
 }
 
+/** What the encoder needs from a session: one in-process session or a pool of them in workers. */
+export interface BatchRunner {
+  readonly outputName: string;
+  readonly wantsTokenTypeIds: boolean;
+  readonly pooledInGraph: boolean;
+  /** Total ORT threads in use. */
+  readonly threads: number;
+  /** Batches that can usefully run at once. */
+  readonly concurrency: number;
+  run(batch: BatchInput): Promise<BatchOutput>;
+  close(): Promise<void>;
+}
+
 export interface BatchOutput {
   /** 'pooled': [rows, dim]; 'tokens': [rows, seqLen, dim]. */
   kind: 'pooled' | 'tokens';
@@ -35,7 +48,7 @@ export interface BatchOutput {
   dim: number;
 }
 
-export class OnnxSession {
+export class OnnxSession implements BatchRunner {
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: Ort.InferenceSession,
@@ -74,6 +87,11 @@ export class OnnxSession {
 
   get pooledInGraph(): boolean {
     return this.outputName === POOLED_OUTPUT;
+  }
+
+  /** run() occupies this thread, so one batch at a time. */
+  get concurrency(): number {
+    return 1;
   }
 
   async run(batch: BatchInput): Promise<BatchOutput> {

@@ -8,7 +8,7 @@ export interface EncoderOptions {
   maxTokens?: number;
   /** Texts read ahead and length-sorted at once; bounds memory (default 4096). */
   windowSize?: number;
-  /** ORT intra-op threads (default: all cores). */
+  /** ORT threads (default: all cores). Above 1, one single-threaded session per thread runs batches in parallel worker threads. */
   threads?: number;
   /** Override the model's Normalize module: true/false; undefined keeps the model's choice. */
   normalize?: boolean;

@@ -1,0 +1,108 @@
+/**
+ * Runs batches on several ONNX Runtime sessions in worker threads at once. onnxruntime-node's run()
+ * blocks the thread that calls it, so one session can only use intra-op parallelism, which pays off
+ * poorly on the small matrices of short sentences; whole batches in parallel use the cores better.
+ * Each batch still runs on exactly one session, so its vectors do not depend on the pool size.
+ */
+import {Worker} from 'node:worker_threads';
+import {EXIT, SbertkitError} from '../errors.js';
+import type {BatchInput, BatchOutput} from './onnx-session.js';
+
+interface Pending {
+  resolve: (output: BatchOutput) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+type WorkerError = {message: string; file?: string; exitCode?: number};
+
+const toError = (e: WorkerError) => new SbertkitError(e.message, {file: e.file, exitCode: e.exitCode ?? EXIT.MODEL});
+
+/**
+ * Starts the worker script next to this module. From TypeScript sources (development under tsx) the
+ * worker first registers tsx's loader, then imports the .ts script.
+ */
+function startWorker(workerData: {onnxPath: string; threads: number}): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./session-worker.js', import.meta.url), {workerData});
+  const api = import.meta.resolve('tsx/esm/api');
+  const script = new URL('./session-worker.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(api)}).then(({register}) => { register(); return import(${JSON.stringify(script)}); });`;
+  return new Worker(code, {eval: true, workerData});
+}
+
+export class SessionPool {
+  private nextId = 0;
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    readonly outputName: string,
+    readonly wantsTokenTypeIds: boolean,
+    readonly threads: number,
+  ) {}
+
+  /** Starts `size` workers, each with a session of `threadsPerSession` intra-op threads. */
+  static async create(onnxPath: string, size: number, threadsPerSession: number): Promise<SessionPool> {
+    const workers: PoolWorker[] = [];
+    try {
+      const infos = await Promise.all(
+        Array.from({length: size}, () => {
+          const worker = startWorker({onnxPath, threads: threadsPerSession});
+          const entry: PoolWorker = {worker, pending: new Map()};
+          workers.push(entry);
+          return new Promise<{outputName: string; wantsTokenTypeIds: boolean}>((resolve, reject) => {
+            worker.once('error', reject);
+            worker.once('message', (m: {type: string; outputName: string; wantsTokenTypeIds: boolean; error?: WorkerError}) =>
+              m.type === 'ready' ? resolve(m) : reject(toError(m.error!)),
+            );
+          });
+        }),
+      );
+      for (const entry of workers) listen(entry);
+      return new SessionPool(workers, infos[0]!.outputName, infos[0]!.wantsTokenTypeIds, size * threadsPerSession);
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.worker.terminate()));
+      throw error;
+    }
+  }
+
+  /** How many batches can usefully be in flight at once. */
+  get concurrency(): number {
+    return this.workers.length;
+  }
+
+  get pooledInGraph(): boolean {
+    return this.outputName === 'sentence_embedding';
+  }
+
+  run(batch: BatchInput): Promise<BatchOutput> {
+    // The least busy worker: batches differ in size, so strict turns would leave a worker idle.
+    const entry = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      entry.pending.set(id, {resolve, reject});
+      entry.worker.postMessage({type: 'run', id, batch});
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
+
+function listen(entry: PoolWorker): void {
+  entry.worker.on('message', (m: {type: 'result' | 'error'; id: number; output?: BatchOutput; error?: WorkerError}) => {
+    const pending = entry.pending.get(m.id);
+    if (pending === undefined) return;
+    entry.pending.delete(m.id);
+    if (m.type === 'result') pending.resolve(m.output!);
+    else pending.reject(toError(m.error!));
+  });
+  entry.worker.on('error', (error) => {
+    for (const p of entry.pending.values()) p.reject(new SbertkitError(`ONNX Runtime worker failed: ${error.message}`, {exitCode: EXIT.MODEL}));
+    entry.pending.clear();
+  });
+}
