@@ -31,7 +31,7 @@ import {l2Normalize, poolTokens} from '../src/encoder/pooling.js';
 import {TextTokenizer, type TokenizedText} from '../src/encoder/tokenize.js';
 import type {PoolingMode} from '../src/models/spec.js';
 import {collectUniqueSentences} from '../src/eval/evaluate-sts.js';
-import {readStsDatasets} from '../src/io/read-sts.js';
+import {readStsDatasets} from '../src/io/sts/read-sts.js';
 import {readModelSpec} from '../src/models/read-spec.js';
 import {sbertkitVersion} from '../src/version.js';
 import {MINILM_L6_LAYOUT, writeBertModelFolder} from '../test/helpers/bert-fixture.js';

@@ -15,7 +15,7 @@ import {join} from 'node:path';
 import {Tokenizer} from '@huggingface/tokenizers';
 import {spearman} from '../src/algorithms/sts-metrics.js';
 import {collectUniqueSentences} from '../src/eval/evaluate-sts.js';
-import {readStsDatasets} from '../src/io/read-sts.js';
+import {readStsDatasets} from '../src/io/sts/read-sts.js';
 import {Encoder} from '../src/encoder/encoder.js';
 import {ensureBuiltinModel} from '../src/models/builtin/index.js';
 import {readModelSpec} from '../src/models/read-spec.js';

@@ -7,10 +7,10 @@ import {EXIT, SbertkitError} from '../src/errors.js';
 import {evaluateSts} from '../src/eval/evaluate-sts.js';
 import {baselineNotes, checkBaseline, checkMinSpearman} from '../src/eval/sts-gates.js';
 import {readBaselineReport} from '../src/eval/sts-report.js';
-import {readStsDatasets} from '../src/io/read-sts.js';
+import {readStsDatasets} from '../src/io/sts/read-sts.js';
 import {fileSha256} from '../src/models/fingerprint.js';
-import {formatScore100, renderStsReport, reportFormatFromPath, type ReportFormat} from '../src/io/write-report.js';
-import {writeTextOutput} from '../src/io/write-text.js';
+import {formatScore100, renderStsReport, reportFormatFromPath, type ReportFormat} from '../src/eval/render-sts-report.js';
+import {writeTextOutput} from '../src/io/output/write-text.js';
 
 export default class EvalSts extends SbertkitCommand {
   static override summary = 'Evaluate a model on STS datasets (Spearman/Pearson of cosine, dot, euclidean, manhattan) and gate CI on it.';

@@ -22,15 +22,17 @@ export {resolveHubModel, parseHubId, listCachedModels, type DownloadProgress} fr
 export {sbertkitCacheDir} from './models/cache-dir.js';
 
 // io
-export type {Row, TextRecord, VectorRecord, TextFormat, VectorFormat, VectorFileMetadata} from './io/types.js';
-export {openRows, requireColumn} from './io/read-rows.js';
-export {openTexts} from './io/read-texts.js';
-export {openVectors} from './io/read-vectors.js';
-export {openVectorWriter, type VectorWriter} from './io/write-vectors.js';
-export {openRowWriter} from './io/write-rows.js';
-export {openOutput} from './io/atomic-output.js';
-export {readStsDataset, readStsDatasets, type StsDataset} from './io/read-sts.js';
-export {renderStsReport, type ReportFormat} from './io/write-report.js';
+export type {Row, TextRecord} from './io/text/types.js';
+export type {VectorRecord, VectorFileMetadata} from './io/vectors/types.js';
+export type {TextFormat, VectorFormat} from './io/formats.js';
+export {openRows, requireColumn} from './io/text/read-rows.js';
+export {openTexts} from './io/text/read-texts.js';
+export {openVectors} from './io/vectors/read-vectors.js';
+export {openVectorWriter, type VectorWriter} from './io/vectors/write-vectors.js';
+export {openRowWriter} from './io/rows/write-rows.js';
+export {openOutput} from './io/output/atomic-output.js';
+export {readStsDataset, readStsDatasets, type StsDataset} from './io/sts/read-sts.js';
+export {renderStsReport, type ReportFormat} from './eval/render-sts-report.js';
 
 // algorithms and evaluation
 export {pearson, spearman, averageRanks, stsMetrics, cosine, dot, negEuclidean, negManhattan} from './algorithms/sts-metrics.js';

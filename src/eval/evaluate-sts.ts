@@ -11,7 +11,7 @@ import {SbertkitError, EXIT} from '../errors.js';
 import {sbertkitVersion} from '../version.js';
 import {stsMetrics} from '../algorithms/sts-metrics.js';
 import type {SentenceEncoder} from '../encoder/types.js';
-import type {StsDataset} from '../io/read-sts.js';
+import type {StsDataset} from '../io/sts/read-sts.js';
 import {averageScores, toReportScores, type StsDatasetResult, type StsReport, type StsReportModel} from './sts-report.js';
 
 /** What evaluateSts needs from an encoder; model details are used for the report when present. */

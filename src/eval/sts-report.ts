@@ -11,7 +11,7 @@
 import {readFile} from 'node:fs/promises';
 import {SbertkitError, EXIT} from '../errors.js';
 import type {StsMetrics} from '../algorithms/sts-metrics.js';
-import type {StsFormat} from '../io/read-sts.js';
+import type {StsFormat} from '../io/sts/read-sts.js';
 
 /** Report (MTEB-style) key -> sentence-transformers key. */
 export const SCORE_KEYS = {

@@ -4,11 +4,12 @@
  */
 import type {SentenceEncoder} from '../encoder/types.js';
 import {EXIT, SbertkitError} from '../errors.js';
-import {checkOutputWritable} from '../io/atomic-output.js';
-import {detectVectorFormat} from '../io/detect-format.js';
-import {openTexts, type TextSource} from '../io/read-texts.js';
-import type {TextFormat, VectorFormat, VectorRecord} from '../io/types.js';
-import {openVectorWriter, type VectorWriter} from '../io/write-vectors.js';
+import {checkOutputWritable} from '../io/output/atomic-output.js';
+import {detectVectorFormat} from '../io/formats.js';
+import {openTexts, type TextSource} from '../io/text/read-texts.js';
+import type {TextFormat, VectorFormat} from '../io/formats.js';
+import type {VectorRecord} from '../io/vectors/types.js';
+import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
 
 export interface EncodeFileOptions {
   input: string;

@@ -4,7 +4,7 @@ import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {SbertkitError} from '../../src/errors.js';
 import {evaluateSts, type StsEncoder} from '../../src/eval/evaluate-sts.js';
-import {readStsDatasets, type StsDataset} from '../../src/io/read-sts.js';
+import {readStsDatasets, type StsDataset} from '../../src/io/sts/read-sts.js';
 import type {ModelSpec} from '../../src/models/spec.js';
 import {naivePearson, naiveSpearman} from '../helpers/naive-stats.js';
 import {repoRoot, sharedDir} from '../helpers/paths.js';

@@ -1,0 +1,83 @@
+/**
+ * Opens a path or '-' as a byte stream. The file is opened eagerly so that "no such file" is reported
+ * when the command starts, not after a model has loaded; ".gz" inputs are decompressed on the fly.
+ */
+import {open, type FileHandle} from 'node:fs/promises';
+import {Readable} from 'node:stream';
+import {createGunzip} from 'node:zlib';
+import {SbertkitError} from '../../errors.js';
+import {isGzipPath, STDIN, STDIN_NAME} from '../formats.js';
+
+export interface InputStream {
+  /** Path as given, or '<stdin>'. */
+  file: string;
+  stream: Readable;
+  /** Releases the file; safe to call more than once. Never closes stdin. */
+  close(): Promise<void>;
+}
+
+/** Turns fs errors into the one-line messages users see ("path: no such file"). */
+export function fileError(file: string, error: unknown): SbertkitError {
+  if (error instanceof SbertkitError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    code === 'ENOENT' ? 'no such file'
+    : code === 'EISDIR' ? 'is a directory'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : `cannot read: ${(error as Error | undefined)?.message ?? String(error)}`;
+  return new SbertkitError(reason, {file, cause: error});
+}
+
+/**
+ * Fails with the one-line message when `path` cannot be read as a file. For readers that open files
+ * through APIs whose errors carry no errno (fs.openAsBlob says only "Unable to open file as blob").
+ */
+export async function checkReadableFile(path: string, file: string): Promise<void> {
+  try {
+    const handle = await open(path, 'r');
+    const isDirectory = (await handle.stat()).isDirectory();
+    await handle.close();
+    if (isDirectory) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
+  } catch (error) {
+    throw fileError(file, error);
+  }
+}
+
+/** Opens a file (or '-' for `stdin`, default process.stdin) as a byte stream. */
+export async function openInput(input: string, stdin?: NodeJS.ReadableStream): Promise<InputStream> {
+  if (input === STDIN) {
+    const source = stdin ?? process.stdin;
+    const stream = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
+    return {file: STDIN_NAME, stream, close: async () => {}};
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(input, 'r');
+    // open() succeeds on directories on Linux; reading them fails later with a less clear error.
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close();
+      throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
+    }
+  } catch (error) {
+    throw fileError(input, error);
+  }
+  const raw = handle.createReadStream({highWaterMark: 1 << 20});
+  let stream: Readable = raw;
+  if (isGzipPath(input)) {
+    const gunzip = createGunzip();
+    raw.on('error', (error) => gunzip.destroy(error));
+    stream = raw.pipe(gunzip);
+  }
+  let closed = false;
+  return {
+    file: input,
+    stream,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      stream.destroy();
+      raw.destroy();
+      await new Promise<void>((resolve) => (raw.closed ? resolve() : raw.once('close', () => resolve())));
+    },
+  };
+}

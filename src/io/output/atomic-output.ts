@@ -1,0 +1,249 @@
+/**
+ * The one place that implements "never leave a partial file".
+ *
+ * A file output is written to `<dir>/.<name>.sbertkit-tmp-<pid>-<rand>` (same directory, so the final
+ * rename is atomic on one filesystem) and renamed onto the target only by commit(); abort() and a
+ * process exit before commit remove the temp file. '-' writes to stdout, where nothing can be undone,
+ * but a reader that goes away (`sbertkit encode big.csv | head -1`) is not an error: EPIPE is
+ * swallowed, `closed` turns true and `whenClosed` resolves, so the pipeline can stop early and exit 0.
+ */
+import {randomBytes} from 'node:crypto';
+import {type WriteStream} from 'node:fs';
+import {access, constants, open, rename, stat, unlink, type FileHandle} from 'node:fs/promises';
+import {basename, dirname, join} from 'node:path';
+import {SbertkitError} from '../../errors.js';
+import {STDIN} from '../formats.js';
+import {forgetOnExit, removeOnExit, removePendingSync} from './exit-cleanup.js';
+
+export const STDOUT_NAME = '<stdout>';
+
+export interface OutputSink {
+  /** Path as given, or '<stdout>'. */
+  readonly target: string;
+  readonly isStdout: boolean;
+  /** True once stdout's reader went away; later writes are dropped. Always false for files. */
+  readonly closed: boolean;
+  /** Resolves when stdout's reader goes away; never resolves for files. */
+  readonly whenClosed: Promise<void>;
+  /** Resolves when the chunk is accepted; waits for 'drain' when the OS buffer is full. */
+  write(chunk: string | Uint8Array): Promise<void>;
+  /** Flushes, fsyncs and renames the temp file onto the target. */
+  commit(): Promise<void>;
+  /** Deletes the temp file. A no-op after commit, so it is safe in a `finally`. */
+  abort(): Promise<void>;
+}
+
+export interface OpenOutputOptions {
+  /** Stream for '-' (default process.stdout); tests pass their own. */
+  stdout?: NodeJS.WritableStream;
+}
+
+export async function openOutput(output: string, options: OpenOutputOptions = {}): Promise<OutputSink> {
+  if (output === STDIN) return stdoutSink(options.stdout ?? process.stdout);
+  return fileSink(output);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/**
+ * Removes every uncommitted temp file (and any other exit-cleanup path). Runs on process 'exit';
+ * exported for tests and for callers that end the process another way.
+ */
+export const removePendingOutputsSync = removePendingSync;
+
+function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.sbertkit-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function writeError(file: string, error: unknown): SbertkitError {
+  if (error instanceof SbertkitError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const message =
+    code === 'ENOENT' ? `cannot write: directory ${dirname(file)} does not exist`
+    : code === 'EACCES' || code === 'EPERM' ? 'cannot write: permission denied'
+    : code === 'ENOSPC' ? 'cannot write: no space left on device'
+    : `cannot write: ${(error as Error).message}`;
+  return new SbertkitError(message, {file, cause: error});
+}
+
+/**
+ * Fails now, with the same message openOutput would give later, when `output` cannot be written: lets
+ * a command refuse a bad -o before it spends time loading a model or downloading one.
+ */
+export async function checkOutputWritable(output: string): Promise<void> {
+  if (output === STDIN) return;
+  const existing = await stat(output).catch(() => undefined);
+  if (existing?.isDirectory()) throw new SbertkitError('cannot write: is a directory', {file: output});
+  try {
+    await access(dirname(output), constants.W_OK);
+  } catch (error) {
+    throw writeError(output, error);
+  }
+}
+
+async function fileSink(target: string): Promise<OutputSink> {
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new SbertkitError('cannot write: is a directory', {file: target});
+
+  const temp = tempPathFor(target);
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, 'wx');
+  } catch (error) {
+    throw writeError(target, error);
+  }
+  removeOnExit(temp);
+
+  // flush: fsync before the stream closes the file, so the rename never publishes unflushed data.
+  // (FileHandle.close() cannot be used instead: it never settles while a stream holds the handle.)
+  const stream: WriteStream = handle.createWriteStream({flush: true, highWaterMark: 1 << 20});
+  let failure: unknown;
+  stream.on('error', (error) => (failure ??= error));
+  let state: 'open' | 'committed' | 'aborted' = 'open';
+
+  const waitFor = (event: 'drain' | 'close'): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const onError = (error: unknown): void => {
+        stream.off(event, onEvent);
+        reject(error);
+      };
+      const onEvent = (): void => {
+        stream.off('error', onError);
+        resolve();
+      };
+      stream.once(event, onEvent);
+      stream.once('error', onError);
+    });
+
+  const discard = async (): Promise<void> => {
+    if (!stream.closed) {
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      stream.destroy();
+      await closed;
+    }
+    await unlink(temp).catch(() => {});
+    forgetOnExit(temp);
+  };
+
+  const sink: OutputSink = {
+    target,
+    isStdout: false,
+    closed: false,
+    whenClosed: new Promise<void>(() => {}),
+    async write(chunk) {
+      if (state !== 'open') throw new Error(`output ${target} is already ${state}`);
+      if (failure !== undefined) throw writeError(target, failure);
+      if (!stream.write(chunk)) {
+        try {
+          await waitFor('drain');
+        } catch (error) {
+          throw writeError(target, error);
+        }
+      }
+    },
+    async commit() {
+      if (state !== 'open') throw new Error(`output ${target} is already ${state}`);
+      try {
+        if (failure !== undefined) throw failure;
+        const closed = waitFor('close');
+        stream.end();
+        await closed;
+        if (failure !== undefined) throw failure;
+        await rename(temp, target);
+        forgetOnExit(temp);
+        state = 'committed';
+      } catch (error) {
+        state = 'aborted';
+        await discard();
+        throw writeError(target, error);
+      }
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await discard();
+    },
+  };
+  return sink;
+}
+
+// ---------------------------------------------------------------------------------------------
+// stdout
+
+interface StdoutWatch {
+  closed: boolean;
+  whenClosed: Promise<void>;
+  failure?: unknown;
+  /** Resolves on close or on failure: whatever ends a wait for 'drain'. */
+  ended: Promise<void>;
+}
+
+/**
+ * One watcher per stream, installed once and never removed: an EPIPE can arrive after a writer has
+ * committed (e.g. while a summary is printed), and an 'error' event without a listener would crash.
+ */
+const watches = new WeakMap<NodeJS.WritableStream, StdoutWatch>();
+
+function watchStdout(stream: NodeJS.WritableStream): StdoutWatch {
+  let watch = watches.get(stream);
+  if (watch !== undefined) return watch;
+  let markClosed!: () => void;
+  let markEnded!: () => void;
+  const created: StdoutWatch = {
+    closed: false,
+    whenClosed: new Promise<void>((resolve) => (markClosed = resolve)),
+    ended: new Promise<void>((resolve) => (markEnded = resolve)),
+  };
+  const close = (): void => {
+    created.closed = true;
+    markClosed();
+    markEnded();
+  };
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') close();
+    else {
+      created.failure ??= error;
+      markEnded();
+    }
+  });
+  stream.on('close', close);
+  watches.set(stream, created);
+  watch = created;
+  return watch;
+}
+
+function stdoutSink(stream: NodeJS.WritableStream): OutputSink {
+  const watch = watchStdout(stream);
+  const check = (): void => {
+    if (watch.failure !== undefined) throw writeError(STDOUT_NAME, watch.failure);
+  };
+  // Resolves when the stream can take more, or when the reader is gone or the stream failed.
+  const settle = (wait: (done: () => void) => void): Promise<void> =>
+    Promise.race([new Promise<void>(wait), watch.ended]);
+
+  return {
+    target: STDOUT_NAME,
+    isStdout: true,
+    get closed() {
+      return watch.closed;
+    },
+    whenClosed: watch.whenClosed,
+    async write(chunk) {
+      check();
+      if (watch.closed) return;
+      if (!stream.write(chunk)) await settle((done) => stream.once('drain', done));
+      check();
+    },
+    async commit() {
+      check();
+      if (watch.closed) return;
+      // An empty write's callback runs once everything queued before it is flushed.
+      await settle((done) => stream.write('', () => done()));
+      check();
+    },
+    async abort() {
+      // Bytes already on stdout cannot be taken back; the caller reports the error on stderr.
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The one entry point for tabular text input: a path or '-' becomes a header plus a stream of rows.
+ * Column checks and their error line live here so every command words them the same way.
+ */
+import {SbertkitError} from '../../errors.js';
+import {detectTextFormat, STDIN, STDIN_NAME, TEXT_FORMATS} from '../formats.js';
+import {openInput} from '../input/open-input.js';
+import {parseDelimited} from './csv-rows.js';
+import {parseJsonl, parseTsv, parseTxt} from './line-rows.js';
+import type {Row} from './types.js';
+import type {TextFormat} from '../formats.js';
+
+export interface ReadRowsOptions {
+  /** Wins over the file extension; required for stdin. */
+  format?: TextFormat;
+  /** TSV only: honour CSV-style double quotes (off by default: STS-B sentences contain bare `"`). */
+  quote?: boolean;
+  /** CSV/TSV: first row is a header (default true); false names columns "1", "2", ... */
+  header?: boolean;
+  /** Stream to read for '-' (default process.stdin); tests pass a Readable. */
+  stdin?: NodeJS.ReadableStream;
+}
+
+export interface RowSource {
+  /** Path as given, or '<stdin>'. */
+  file: string;
+  format: TextFormat;
+  /** Known before the first row is read (header, first JSONL object's keys, or ['text'] for txt). */
+  columns: string[];
+  /** Single-use; iterating to the end, breaking out or failing closes the file. */
+  rows: AsyncIterable<Row>;
+  /** Releases the file when the rows will not be iterated (e.g. a column check failed). */
+  close(): Promise<void>;
+}
+
+export async function openRows(input: string, options: ReadRowsOptions = {}): Promise<RowSource> {
+  const format = options.format ?? detectTextFormat(input);
+  if (format === undefined) {
+    throw new SbertkitError(
+      `cannot tell the text format from the name; pass --input-format (${TEXT_FORMATS.join(', ')})`,
+      {file: input === STDIN ? STDIN_NAME : input},
+    );
+  }
+  const stream = await openInput(input, options.stdin);
+  const header = options.header ?? true;
+  const parsed =
+    format === 'csv' ? await parseDelimited(stream, ',', header)
+    : format === 'tsv' ? options.quote ? await parseDelimited(stream, '\t', header) : await parseTsv(stream, header)
+    : format === 'jsonl' ? await parseJsonl(stream)
+    : await parseTxt(stream);
+  return {
+    file: stream.file,
+    format,
+    columns: parsed.columns,
+    rows: parsed.rows,
+    close: async () => {
+      await parsed.rows.return(undefined);
+      await stream.close();
+    },
+  };
+}
+
+/**
+ * Throws "file:1: column 'x' not found (--text-column); columns are a, b" when the header lacks
+ * `column`. JSONL files have no header, so their check is against the first object's keys.
+ */
+export function requireColumn(source: Pick<RowSource, 'file' | 'columns'>, column: string, flag?: string): void {
+  if (source.columns.includes(column)) return;
+  const available = source.columns.length === 0 ? 'the input is empty' : `columns are ${source.columns.join(', ')}`;
+  throw new SbertkitError(`column '${column}' not found${flag === undefined ? '' : ` (${flag})`}; ${available}`, {
+    file: source.file,
+    line: 1,
+    field: column,
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Rows -> TextRecords: picks the text, id and kept columns. Checked against the header before any
+ * row is read, so a wrong --text-column fails at once with the list of available columns.
+ */
+import {SbertkitError} from '../../errors.js';
+import {openRows, requireColumn, type ReadRowsOptions} from './read-rows.js';
+import {jsonType} from './line-rows.js';
+import type {Row, TextRecord} from './types.js';
+import type {TextFormat} from '../formats.js';
+
+export interface ReadTextsOptions extends ReadRowsOptions {
+  /** Default 'text'. */
+  textColumn?: string;
+  /** When absent, ids are the 0-based row numbers. */
+  idColumn?: string;
+  /** Columns copied into TextRecord.fields. */
+  keepColumns?: string[];
+}
+
+export interface TextSource {
+  file: string;
+  format: TextFormat;
+  columns: string[];
+  records: AsyncIterable<TextRecord>;
+  close(): Promise<void>;
+}
+
+export async function openTexts(input: string, options: ReadTextsOptions = {}): Promise<TextSource> {
+  const source = await openRows(input, options);
+  const textColumn = options.textColumn ?? 'text';
+  const {idColumn} = options;
+  const keepColumns = options.keepColumns ?? [];
+  try {
+    requireColumn(source, textColumn, '--text-column');
+    if (idColumn !== undefined) requireColumn(source, idColumn, '--id-column');
+    for (const column of keepColumns) requireColumn(source, column, '--keep-columns');
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+  const {file} = source;
+
+  async function* records(): AsyncGenerator<TextRecord> {
+    let index = 0;
+    for await (const row of source.rows) {
+      const text = pickText(row, textColumn, file);
+      const id = idColumn === undefined ? index : pickId(row, idColumn, file);
+      const fields: Record<string, string> = {};
+      for (const column of keepColumns) {
+        const value = row.fields[column];
+        // A JSONL row may lack a kept field; it is kept as absent rather than failing the run.
+        if (value !== undefined) fields[column] = value;
+      }
+      yield {id, text, fields, line: row.line};
+      index++;
+    }
+  }
+  return {file, format: source.format, columns: source.columns, records: records(), close: source.close};
+}
+
+/** CSV/TSV/txt rows always have every column; JSONL rows are checked one by one. */
+function pickText(row: Row, column: string, file: string): string {
+  if (row.values === undefined) return row.fields[column]!;
+  const value = row.values[column];
+  if (value === undefined) throw new SbertkitError(`field '${column}' is missing`, {file, line: row.line, field: column});
+  if (typeof value !== 'string') {
+    throw new SbertkitError(`field '${column}' is not a string (got ${jsonType(value)})`, {file, line: row.line, field: column});
+  }
+  return value;
+}
+
+/** JSONL ids may be strings or numbers (numbers stay numbers, so an int id column stays Int64). */
+function pickId(row: Row, column: string, file: string): string | number {
+  if (row.values === undefined) return row.fields[column]!;
+  const value = row.values[column];
+  if (value === undefined) throw new SbertkitError(`field '${column}' is missing`, {file, line: row.line, field: column});
+  if (typeof value === 'string' || typeof value === 'number') return value;
+  throw new SbertkitError(`field '${column}' is not a string or number (got ${jsonType(value)})`, {file, line: row.line, field: column});
+}

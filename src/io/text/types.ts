@@ -1,0 +1,22 @@
+/** What the text readers produce: raw rows of a tabular input, and the texts picked out of them. */
+
+/** A raw row of a tabular input, before any column is picked. */
+export interface Row {
+  /** 1-based physical line number in the source where this row starts (header is line 1 for CSV/TSV). */
+  line: number;
+  /** Column name -> value, as strings. For JSONL, non-string values are JSON-stringified except numbers/booleans which are String()-ed. */
+  fields: Record<string, string>;
+  /** JSONL only: the parsed object, so callers can tell a missing field from a non-string one. */
+  values?: Record<string, unknown>;
+}
+
+/** One text to embed. */
+export interface TextRecord {
+  /** The --id-column value, else the 0-based row number. */
+  id: string | number;
+  text: string;
+  /** Only the columns asked for with --keep-columns. */
+  fields: Record<string, string>;
+  /** 1-based source line, for error messages. */
+  line: number;
+}

@@ -1,0 +1,36 @@
+/** Shared types of the vector file readers and writers: records, metadata, and the per-format reader contract. */
+
+/** Column names of the vector files sbertkit writes (and the defaults it reads). */
+export const ID_COLUMN = 'id';
+export const EMBEDDING_COLUMN = 'embedding';
+
+/** One embedded record, ready to be written. */
+export interface VectorRecord {
+  id: string | number;
+  vector: Float32Array;
+  fields: Record<string, string>;
+}
+
+/** Key/value metadata written into a vector file's schema (model name, dimension, pooling, normalize...). */
+export type VectorFileMetadata = Record<string, string>;
+
+/** What each format's reader returns before the first record has been peeked. */
+export interface OpenedVectors {
+  /** undefined when only the rows can tell (variable-length lists, JSONL). */
+  dimension: number | undefined;
+  metadata: VectorFileMetadata;
+  fieldNames: string[];
+  /** Checks every row against shape.dimension, which the first row sets when it is undefined. */
+  records(shape: VectorShape): AsyncGenerator<VectorRecord>;
+  close(): Promise<void>;
+}
+
+/** Shared between openVectors and a format reader: the dimension every row must have. */
+export interface VectorShape {
+  dimension: number | undefined;
+}
+
+export interface VectorColumns {
+  idColumn: string | undefined;
+  vectorColumn: string;
+}

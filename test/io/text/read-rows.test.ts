@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import {gzipSync} from 'node:zlib';
+import {describe, it} from 'node:test';
+import {SbertkitError} from '../../../src/errors.js';
+import {openRows, requireColumn} from '../../../src/io/text/read-rows.js';
+import type {Row} from '../../../src/io/text/types.js';
+import {collect, fakeStdin, tempFile} from '../../helpers/tmp.js';
+
+/** Asserts one SbertkitError whose single output line is exactly `line`. */
+async function rejectsWithLine(action: () => Promise<unknown>, line: string): Promise<void> {
+  await assert.rejects(action, (error: unknown) => {
+    assert.ok(error instanceof SbertkitError, `expected SbertkitError, got ${String(error)}`);
+    assert.equal(error.toLine(), line);
+    assert.equal(error.exitCode, 2);
+    return true;
+  });
+}
+
+async function readAll(path: string, options?: Parameters<typeof openRows>[1]): Promise<{columns: string[]; rows: Row[]}> {
+  const source = await openRows(path, options);
+  return {columns: source.columns, rows: await collect(source.rows)};
+}
+
+describe('openRows: CSV', () => {
+  it('parses RFC 4180 quoting, embedded newlines and commas, BOM and CRLF, with start lines', async () => {
+    const csv = '\ufeffid,text\r\n1,"hello, world"\r\n2,"two\r\nlines"\r\n3,"say ""hi"""\r\n\r\n4,plain\r\n';
+    const path = await tempFile('a.csv', csv);
+    const {columns, rows} = await readAll(path);
+    assert.deepEqual(columns, ['id', 'text']);
+    assert.deepEqual(rows, [
+      {line: 2, fields: {id: '1', text: 'hello, world'}},
+      {line: 3, fields: {id: '2', text: 'two\nlines'}},
+      {line: 5, fields: {id: '3', text: 'say "hi"'}},
+      {line: 7, fields: {id: '4', text: 'plain'}},
+    ]);
+  });
+
+  it('takes a quote inside an unquoted field literally', async () => {
+    const {rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('id,text\n1,He said "hi" twice\n')});
+    assert.deepEqual(rows, [{line: 2, fields: {id: '1', text: 'He said "hi" twice'}}]);
+  });
+
+  it('keeps multibyte text split across chunks and a last row without newline', async () => {
+    const {columns, rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('text,n\r\nçà—ü 你好,1\r\n"é\r\nü",2', 3)});
+    assert.deepEqual(columns, ['text', 'n']);
+    assert.deepEqual(rows, [
+      {line: 2, fields: {text: 'çà—ü 你好', n: '1'}},
+      {line: 3, fields: {text: 'é\nü', n: '2'}},
+    ]);
+  });
+
+  it('names columns 1..n with header: false', async () => {
+    const path = await tempFile('b.csv', 'a,b\nc,d\n');
+    const {columns, rows} = await readAll(path, {header: false});
+    assert.deepEqual(columns, ['1', '2']);
+    assert.deepEqual(rows, [
+      {line: 1, fields: {'1': 'a', '2': 'b'}},
+      {line: 2, fields: {'1': 'c', '2': 'd'}},
+    ]);
+  });
+
+  it('reports a ragged row with its physical line', async () => {
+    const path = await tempFile('ragged.csv', 'a,b\n1,"x\ny"\n1,2,3\n');
+    const source = await openRows(path);
+    await rejectsWithLine(() => collect(source.rows), `${path}:4: row has 3 fields, expected 2`);
+  });
+
+  it('reports an unterminated quote', async () => {
+    const path = await tempFile('quote.csv', 'a,b\n1,"open\n');
+    const source = await openRows(path);
+    await assert.rejects(() => collect(source.rows), (error: unknown) => {
+      assert.ok(error instanceof SbertkitError);
+      assert.equal(error.file, path);
+      assert.match(error.message, /^invalid CSV: Quote Not Closed/);
+      return true;
+    });
+  });
+
+  it('reports a duplicate header name', async () => {
+    const path = await tempFile('dup.csv', 'a,a\n1,2\n');
+    await rejectsWithLine(() => openRows(path), `${path}:1: duplicate column 'a' in the header`);
+  });
+
+  it('reads .csv.gz transparently', async () => {
+    const path = await tempFile('c.csv.gz', gzipSync('text\nzipped\n'));
+    const {rows} = await readAll(path);
+    assert.deepEqual(rows, [{line: 2, fields: {text: 'zipped'}}]);
+  });
+});
+
+describe('openRows: TSV', () => {
+  it('splits on tabs only, leaving double quotes alone (STS-B style)', async () => {
+    const tsv = '\ufeffscore\tsentence1\tsentence2\r\n5.0\tHe said "yes".\t"Yes," he said\r\n\r\n0.5\ta\t\r\n';
+    const path = await tempFile('sts.tsv', tsv);
+    const {columns, rows} = await readAll(path);
+    assert.deepEqual(columns, ['score', 'sentence1', 'sentence2']);
+    assert.deepEqual(rows, [
+      {line: 2, fields: {score: '5.0', sentence1: 'He said "yes".', sentence2: '"Yes," he said'}},
+      {line: 4, fields: {score: '0.5', sentence1: 'a', sentence2: ''}},
+    ]);
+  });
+
+  it('honours quotes with quote: true', async () => {
+    const path = await tempFile('q.tab', 'a\tb\n"x\ty"\t"two\nlines"\n');
+    const {rows} = await readAll(path, {quote: true});
+    assert.deepEqual(rows, [{line: 2, fields: {a: 'x\ty', b: 'two\nlines'}}]);
+  });
+
+  it('reports a wrong field count with line and count', async () => {
+    const path = await tempFile('bad.tsv', 'a\tb\n1\t2\n3\n');
+    const source = await openRows(path);
+    await rejectsWithLine(() => collect(source.rows), `${path}:3: row has 1 fields, expected 2 (tab-separated)`);
+  });
+
+  it('names columns by position with header: false', async () => {
+    const {columns, rows} = await readAll('-', {format: 'tsv', header: false, stdin: fakeStdin('x\ty\n')});
+    assert.deepEqual(columns, ['1', '2']);
+    assert.deepEqual(rows, [{line: 1, fields: {'1': 'x', '2': 'y'}}]);
+  });
+});
+
+describe('openRows: JSONL', () => {
+  it('reads objects, skips blank lines, takes columns from the first object', async () => {
+    const path = await tempFile('a.jsonl', '{"id":7,"text":"a","ok":true}\n\n  \n{"text":"b","extra":null}\n');
+    const source = await openRows(path);
+    assert.equal(source.format, 'jsonl');
+    assert.deepEqual(source.columns, ['id', 'text', 'ok']);
+    const rows = await collect(source.rows);
+    assert.deepEqual(rows, [
+      {line: 1, fields: {id: '7', text: 'a', ok: 'true'}, values: {id: 7, text: 'a', ok: true}},
+      {line: 4, fields: {text: 'b', extra: 'null'}, values: {text: 'b', extra: null}},
+    ]);
+  });
+
+  it('reports invalid JSON with its line', async () => {
+    const path = await tempFile('bad.ndjson', '{"text":"a"}\n{"text": oops}\n');
+    const source = await openRows(path);
+    await assert.rejects(() => collect(source.rows), (error: unknown) => {
+      assert.ok(error instanceof SbertkitError);
+      assert.match(error.toLine(), new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: invalid JSON: `));
+      return true;
+    });
+  });
+
+  it('rejects a line that is not an object', async () => {
+    const path = await tempFile('arr.jsonl', '[1,2]\n');
+    await rejectsWithLine(() => openRows(path), `${path}:1: expected a JSON object, got array`);
+  });
+});
+
+describe('openRows: txt', () => {
+  it('is one text per line; empty lines are empty texts; the final newline adds no row', async () => {
+    const path = await tempFile('a.txt', '\ufefffirst\r\n\r\nthird "quoted", with comma\n');
+    const {columns, rows} = await readAll(path);
+    assert.deepEqual(columns, ['text']);
+    assert.deepEqual(rows, [
+      {line: 1, fields: {text: 'first'}},
+      {line: 2, fields: {text: ''}},
+      {line: 3, fields: {text: 'third "quoted", with comma'}},
+    ]);
+  });
+
+  it('reads stdin', async () => {
+    const source = await openRows('-', {format: 'txt', stdin: fakeStdin('α\nβ')});
+    assert.equal(source.file, '<stdin>');
+    assert.deepEqual(await collect(source.rows), [
+      {line: 1, fields: {text: 'α'}},
+      {line: 2, fields: {text: 'β'}},
+    ]);
+  });
+
+  it('yields nothing for an empty file', async () => {
+    const path = await tempFile('empty.txt', '');
+    assert.deepEqual((await readAll(path)).rows, []);
+  });
+});
+
+describe('openRows: bad inputs', () => {
+  it('reports a missing file', async () => {
+    await rejectsWithLine(() => openRows('/nonexistent/dir/x.csv'), '/nonexistent/dir/x.csv: no such file');
+  });
+
+  it('needs a format for stdin and unknown extensions', async () => {
+    await assert.rejects(() => openRows('-', {stdin: fakeStdin('x')}), /pass --input-format/);
+    const path = await tempFile('data.xyz', 'x');
+    await assert.rejects(() => openRows(path), /pass --input-format/);
+  });
+
+  it('requireColumn lists the available columns', async () => {
+    const path = await tempFile('h.csv', 'id,sentence\n1,a\n');
+    const source = await openRows(path);
+    try {
+      assert.throws(
+        () => requireColumn(source, 'text', '--text-column'),
+        (error: unknown) => error instanceof SbertkitError && error.toLine() === `${path}:1: column 'text' not found (--text-column); columns are id, sentence`,
+      );
+      requireColumn(source, 'sentence');
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('stops reading when the consumer breaks early', async () => {
+    const path = await tempFile('many.txt', Array.from({length: 1000}, (_, i) => `line ${i}`).join('\n'));
+    const source = await openRows(path);
+    const seen: Row[] = [];
+    for await (const row of source.rows) {
+      seen.push(row);
+      if (seen.length === 2) break;
+    }
+    assert.deepEqual(seen.map((row) => row.fields.text), ['line 0', 'line 1']);
+  });
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {SbertkitError} from '../../../src/errors.js';
+import {openTexts} from '../../../src/io/text/read-texts.js';
+import {collect, fakeStdin, tempFile} from '../../helpers/tmp.js';
+
+function isErrorLine(line: string) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof SbertkitError, `expected SbertkitError, got ${String(error)}`);
+    assert.equal(error.toLine(), line);
+    return true;
+  };
+}
+
+describe('openTexts', () => {
+  it('picks text, id and kept columns from CSV', async () => {
+    const path = await tempFile('t.csv', 'doc,body,lang,other\nd1,"Hello, there",en,x\nd2,Bonjour,fr,y\n');
+    const source = await openTexts(path, {textColumn: 'body', idColumn: 'doc', keepColumns: ['lang']});
+    assert.deepEqual(source.columns, ['doc', 'body', 'lang', 'other']);
+    assert.deepEqual(await collect(source.records), [
+      {id: 'd1', text: 'Hello, there', fields: {lang: 'en'}, line: 2},
+      {id: 'd2', text: 'Bonjour', fields: {lang: 'fr'}, line: 3},
+    ]);
+  });
+
+  it('numbers rows from 0 when there is no id column (txt from stdin)', async () => {
+    const source = await openTexts('-', {format: 'txt', stdin: fakeStdin('a\n\nc\n')});
+    assert.deepEqual(await collect(source.records), [
+      {id: 0, text: 'a', fields: {}, line: 1},
+      {id: 1, text: '', fields: {}, line: 2},
+      {id: 2, text: 'c', fields: {}, line: 3},
+    ]);
+  });
+
+  it('keeps JSONL numeric ids as numbers', async () => {
+    const path = await tempFile('t.jsonl', '{"id":10,"text":"x","tag":"a"}\n{"id":"s","text":"y"}\n');
+    const source = await openTexts(path, {idColumn: 'id', keepColumns: ['tag']});
+    assert.deepEqual(await collect(source.records), [
+      {id: 10, text: 'x', fields: {tag: 'a'}, line: 1},
+      {id: 's', text: 'y', fields: {}, line: 2},
+    ]);
+  });
+
+  it('checks every requested column against the header before reading rows', async () => {
+    const path = await tempFile('h.tsv', 'sentence\tscore\nx\t1\n');
+    await assert.rejects(
+      () => openTexts(path),
+      isErrorLine(`${path}:1: column 'text' not found (--text-column); columns are sentence, score`),
+    );
+    await assert.rejects(
+      () => openTexts(path, {textColumn: 'sentence', idColumn: 'key'}),
+      isErrorLine(`${path}:1: column 'key' not found (--id-column); columns are sentence, score`),
+    );
+    await assert.rejects(
+      () => openTexts(path, {textColumn: 'sentence', keepColumns: ['score', 'lang']}),
+      isErrorLine(`${path}:1: column 'lang' not found (--keep-columns); columns are sentence, score`),
+    );
+  });
+
+  it('reports a JSONL row whose text field is missing or not a string', async () => {
+    const missing = await tempFile('m.jsonl', '{"text":"ok"}\n{"txt":"typo"}\n');
+    await assert.rejects(async () => collect((await openTexts(missing)).records), isErrorLine(`${missing}:2: field 'text' is missing`));
+    const wrongType = await tempFile('w.jsonl', '{"text":"ok"}\n\n{"text":42}\n');
+    await assert.rejects(
+      async () => collect((await openTexts(wrongType)).records),
+      isErrorLine(`${wrongType}:3: field 'text' is not a string (got number)`),
+    );
+  });
+});
