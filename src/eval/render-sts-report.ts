@@ -12,6 +12,9 @@
  */
 import type {StsDatasetResult, StsReport, StsScores} from './sts-report.js';
 import {SCORE_FIELDS} from './sts-report.js';
+import {delimitedTable} from '../io/rows/encode-delimited.js';
+import {column, type Column, type TypedRow} from '../io/rows/types.js';
+import {markdownTable, textTable, type TableColumn} from '../io/report/table.js';
 
 export type ReportFormat = 'table' | 'json' | 'markdown' | 'csv';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'markdown', 'csv'];
@@ -55,62 +58,55 @@ function modelLine(report: StsReport): string {
   return `${m.name} (dim ${m.dimension}, ${m.pooling} pooling${m.normalized ? ', normalized' : ''}${rev})`;
 }
 
-function renderTable(report: StsReport): string {
-  const header = ['dataset', 'pairs', ...HUMAN_COLUMNS.map((c) => c.title)];
-  const body = humanRows(report).map((r) => [r.name, String(r.pairs), ...HUMAN_COLUMNS.map((c) => formatScore100(r.scores[c.key]))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  // Names left-aligned, numbers right-aligned so decimal points line up.
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const rows = body.map(line);
-  // A rule before the average row separates it from the datasets.
-  rows.splice(rows.length - 1, 0, rule);
-  return [`model: ${modelLine(report)}`, '', line(header), rule, ...rows, '', 'scores: correlation x100'].join('\n') + '\n';
+const TABLE_COLUMNS: TableColumn[] = [{title: 'dataset'}, {title: 'pairs', align: 'right'}, ...HUMAN_COLUMNS.map((c) => ({title: c.title, align: 'right' as const}))];
+
+function humanCells(row: HumanRow): string[] {
+  return [row.name, String(row.pairs), ...HUMAN_COLUMNS.map((c) => formatScore100(row.scores[c.key]))];
 }
 
-/** Escapes text for a Markdown table cell. */
-function mdCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+function renderTable(report: StsReport): string {
+  const rows = humanRows(report);
+  // A rule before the average row separates it from the datasets.
+  const table = textTable(TABLE_COLUMNS, rows.map(humanCells), {headerRule: true, rulesBefore: [rows.length - 1]});
+  return [`model: ${modelLine(report)}`, '', ...table, '', 'scores: correlation x100'].join('\n') + '\n';
 }
 
 function renderMarkdown(report: StsReport): string {
-  const header = ['dataset', 'pairs', ...HUMAN_COLUMNS.map((c) => c.title)];
   const all = humanRows(report);
-  const rows = all.map((r, i) => {
-    const cells = [mdCell(r.name), String(r.pairs), ...HUMAN_COLUMNS.map((c) => formatScore100(r.scores[c.key]))];
-    // The last row is the average: bold so it stands out in a PR comment.
-    return i === all.length - 1 ? cells.map((c) => `**${c}**`) : cells;
-  });
+  // The last row is the average: bold so it stands out in a PR comment.
+  const rows = all.map((r, i) => (i === all.length - 1 ? humanCells(r).map((c) => `**${c}**`) : humanCells(r)));
   const out = [
     `### STS evaluation: \`${modelLine(report).replace(/`/g, "'")}\``,
     '',
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...rows.map((cells) => `| ${cells.join(' | ')} |`),
+    ...markdownTable(TABLE_COLUMNS, rows),
     '',
     `Scores are correlations x100; main score is cosine Spearman. ${report.unique_sentences} unique sentences${report.encode_seconds === undefined ? '' : `, encoded in ${report.encode_seconds.toFixed(1)} s`} (sbertkit ${report.sbertkit_version}).`,
   ];
   return out.join('\n') + '\n';
 }
 
-/** RFC 4180 quoting when needed. */
-function csvCell(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** Raw number, "NaN" kept readable for spreadsheets. */
-const csvNumber = (v: number): string => (Number.isNaN(v) ? 'NaN' : String(v));
+/** One row per dataset plus the average; every score raw (NaN stays "NaN" for spreadsheets). */
+const CSV_COLUMNS: Column[] = [
+  column.string('dataset'),
+  column.string('file'),
+  column.string('format'),
+  column.int('pairs'),
+  column.int('skipped'),
+  ...SCORE_FIELDS.map((key) => column.float(key)),
+];
 
 function renderCsv(report: StsReport): string {
-  const header = ['dataset', 'file', 'format', 'pairs', 'skipped', ...SCORE_FIELDS];
-  const row = (d: Pick<StsDatasetResult, 'name' | 'file' | 'format' | 'pairs' | 'skipped'>, s: StsScores) =>
-    [d.name, d.file, d.format, String(d.pairs), String(d.skipped), ...SCORE_FIELDS.map((k) => csvNumber(s[k]))].map(csvCell).join(',');
+  const row = (d: Pick<StsDatasetResult, 'name' | 'file' | 'format' | 'pairs' | 'skipped'>, s: StsScores): TypedRow => {
+    const out: Record<string, string | number> = {dataset: d.name, file: d.file, format: d.format, pairs: d.pairs, skipped: d.skipped};
+    for (const key of SCORE_FIELDS) out[key] = s[key];
+    return out;
+  };
   const total = {name: 'average', file: '', format: '' as StsDatasetResult['format'], pairs: 0, skipped: 0};
   for (const d of report.datasets) {
     total.pairs += d.pairs;
     total.skipped += d.skipped;
   }
-  return [header.join(','), ...report.datasets.map((d) => row(d, d)), row(total, report.average)].join('\n') + '\n';
+  return delimitedTable('csv', {columns: CSV_COLUMNS}, [...report.datasets.map((d) => row(d, d)), row(total, report.average)]);
 }
 
 /** JSON with NaN -> null (JSON.stringify does that already; stated here because parseStsReport relies on it). */

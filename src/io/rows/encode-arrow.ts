@@ -6,8 +6,8 @@
  */
 import {AsyncByteQueue, RecordBatchFileWriter, RecordBatchStreamWriter} from 'apache-arrow';
 import type {OutputSink} from '../output/atomic-output.js';
-import {vectorBatch, vectorSchema, type VectorLayout} from '../vectors/arrow-batches.js';
-import type {BatchEncoder} from '../vectors/write-vectors.js';
+import {arrowBatch, arrowSchema} from './arrow-columns.js';
+import type {BatchEncoder, RowSchema} from './types.js';
 
 class ChunkCollector extends AsyncByteQueue {
   chunks: Uint8Array[] = [];
@@ -25,8 +25,8 @@ class ChunkCollector extends AsyncByteQueue {
   }
 }
 
-export function arrowEncoder(sink: OutputSink, layout: VectorLayout, kind: 'file' | 'stream'): BatchEncoder {
-  const schema = vectorSchema(layout);
+export function arrowEncoder(sink: OutputSink, schema: RowSchema, kind: 'file' | 'stream'): BatchEncoder {
+  const arrow = arrowSchema(schema);
   const writer = kind === 'file' ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
   const collector = new ChunkCollector();
   writer.reset(collector);
@@ -37,14 +37,14 @@ export function arrowEncoder(sink: OutputSink, layout: VectorLayout, kind: 'file
   };
 
   return {
-    async encode(records) {
-      writer.write(vectorBatch(schema, layout, records));
+    async encode(rows) {
+      writer.write(arrowBatch(arrow, schema, rows));
       batches++;
       await drain();
     },
     async finish() {
       // A file with no batch would have no schema either; an empty batch makes a valid 0-row file.
-      if (batches === 0) writer.write(vectorBatch(schema, layout, []));
+      if (batches === 0) writer.write(arrowBatch(arrow, schema, []));
       writer.close();
       await drain();
     },

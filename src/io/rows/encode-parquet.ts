@@ -10,19 +10,18 @@ import {tableToIPC, Table} from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import {SbertkitError} from '../../errors.js';
 import type {OutputSink} from '../output/atomic-output.js';
-import type {VectorRecord} from '../vectors/types.js';
-import {vectorBatch, vectorSchema, type VectorLayout} from '../vectors/arrow-batches.js';
-import type {BatchEncoder} from '../vectors/write-vectors.js';
+import {arrowBatch, arrowSchema} from './arrow-columns.js';
+import type {BatchEncoder, RowSchema, TypedRow} from './types.js';
 
-export function parquetEncoder(sink: OutputSink, layout: VectorLayout, rowGroupSize: number): BatchEncoder {
-  const schema = vectorSchema(layout);
+export function parquetEncoder(sink: OutputSink, schema: RowSchema, rowGroupSize: number): BatchEncoder {
+  const arrow = arrowSchema(schema);
   const properties = new parquet.WriterPropertiesBuilder()
     .setMaxRowGroupSize(rowGroupSize)
     .setCompression(parquet.Compression.SNAPPY)
     // Dictionaries never pay off for embeddings or unique ids, and trying them first is slow.
     .setDictionaryEnabled(false)
     .setCreatedBy('sbertkit')
-    .setKeyValueMetadata(new Map(Object.entries(layout.metadata ?? {})))
+    .setKeyValueMetadata(new Map(Object.entries(schema.metadata ?? {})))
     .build();
 
   // Identity transform = a push-to-pull bridge with backpressure: writer.ready waits while wasm has
@@ -51,8 +50,8 @@ export function parquetEncoder(sink: OutputSink, layout: VectorLayout, rowGroupS
   failed.catch(() => {}); // observed by encode/finish; avoids an unhandled rejection in between
 
   let batches = 0;
-  const send = async (records: VectorRecord[]): Promise<void> => {
-    const ipc = tableToIPC(new Table([vectorBatch(schema, layout, records)]), 'stream');
+  const send = async (rows: readonly TypedRow[]): Promise<void> => {
+    const ipc = tableToIPC(new Table([arrowBatch(arrow, schema, rows)]), 'stream');
     const table = parquet.Table.fromIPCStream(ipc);
     const wasmBatches = table.recordBatches();
     table.free();
@@ -64,10 +63,10 @@ export function parquetEncoder(sink: OutputSink, layout: VectorLayout, rowGroupS
   };
 
   return {
-    async encode(records) {
+    async encode(rows) {
       if (failure !== undefined) throw parquetError(sink.target, failure);
       // input.* and pump can reject with the raw error before `failed` wraps it: wrap here too.
-      await send(records).catch((error: unknown) => {
+      await send(rows).catch((error: unknown) => {
         throw parquetError(sink.target, failure ?? error);
       });
     },

@@ -1,87 +1,173 @@
 /**
- * Result rows (pairs, clusters, duplicates...) as JSONL, CSV or TSV, through the atomic output.
- * Columns are fixed up front so every line has the same shape and CSV gets one header.
+ * The one writer for tables of typed rows (pairs, neighbours, clusters, duplicate maps, and vector
+ * files): JSONL, CSV, TSV, Parquet or Arrow IPC (file or stream), to a file atomically or to stdout
+ * with a quiet EPIPE. Rows are buffered into batches of `rowGroupSize` for the columnar formats and
+ * each batch is serialized as soon as it fills, so memory stays bounded however large the table is.
+ * The Arrow/Parquet encoders (and their heavy libraries) are loaded only when used.
  */
-import {SbertkitError} from '../../errors.js';
-import {openOutput, type OpenOutputOptions} from '../output/atomic-output.js';
-
-export type RowFormat = 'jsonl' | 'csv' | 'tsv';
-export type RowValue = string | number | boolean | null;
+import {EXIT, SbertkitError} from '../../errors.js';
+import {STDIN} from '../formats.js';
+import {openOutput, type OpenOutputOptions, type OutputSink} from '../output/atomic-output.js';
+import {ROW_FORMATS, type BatchEncoder, type Column, type RowFormat, type RowSchema, type TypedRow} from './types.js';
 
 export interface RowWriterOptions extends OpenOutputOptions {
   format: RowFormat;
-  columns: string[];
+  columns: readonly Column[];
+  /** Schema key/value metadata, kept by Parquet and Arrow. */
+  metadata?: Record<string, string>;
+  /** Rows per Parquet row group / Arrow record batch (default: about 16 MiB of cells). */
+  rowGroupSize?: number;
 }
 
 export interface RowWriter {
-  /** Missing columns are written as null (JSONL) or an empty field (CSV/TSV). */
-  write(rows: Record<string, RowValue>[]): Promise<void>;
+  /** A missing cell is null (JSONL), an empty field (CSV/TSV) or a null (Arrow/Parquet). */
+  write(rows: readonly TypedRow[]): Promise<void>;
   commit(): Promise<{rows: number}>;
   abort(): Promise<void>;
   /** True once stdout's reader went away: stop producing and commit. */
   readonly closed: boolean;
 }
 
-/** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+const EXTENSIONS: Record<string, RowFormat> = {
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  csv: 'csv',
+  tsv: 'tsv',
+  tab: 'tsv',
+  parquet: 'parquet',
+  arrow: 'arrow',
+  feather: 'arrow',
+  ipc: 'arrow',
+  arrows: 'arrow-stream',
+};
+
+/** Table format implied by an output name ("pairs.csv" -> csv), or undefined for stdout and unknown extensions. */
+export function rowFormatFromPath(path: string): RowFormat | undefined {
+  if (path === STDIN) return undefined;
+  const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
+  return ext === undefined ? undefined : EXTENSIONS[ext];
 }
 
 /**
- * TSV has no quoting (our reader splits on tab, like most TSV consumers), so a tab or newline inside
- * a value would break the row apart; they are written as a space. Use CSV or JSONL to keep them.
+ * The format to write: the explicit one, else the output's extension, else `stdoutDefault` for
+ * stdout. `allowed` narrows the formats a command offers (encode writes no CSV).
  */
-export function tsvField(value: string): string {
-  return value.replace(/\r\n|[\t\r\n]/g, ' ');
+export function resolveRowFormat<F extends RowFormat>(output: string, explicit: F | undefined, stdoutDefault: F, allowed: readonly F[] = ROW_FORMATS as readonly F[]): F {
+  if (explicit !== undefined) return explicit;
+  if (output === STDIN) return stdoutDefault;
+  const detected = rowFormatFromPath(output);
+  if (detected === undefined || !(allowed as readonly RowFormat[]).includes(detected)) {
+    throw new SbertkitError(`cannot tell the output format of '${output}' from its extension; use --format ${allowed.join('|')}`, {exitCode: EXIT.BAD_INPUT});
+  }
+  return detected as F;
 }
 
-function plain(value: RowValue | undefined): string {
-  return value === null || value === undefined ? '' : String(value);
+/**
+ * Rows per batch so that one batch holds about 16 MiB of cells (~10k rows of 384-d vectors, ~5k of
+ * 768-d). The Parquet path holds several copies of a batch at once (JS rows, Arrow batch, IPC bytes,
+ * wasm table, encoded row group) and wasm memory never shrinks, so peak memory is roughly 8-10x
+ * this; measured: ~270 MB of wasm memory with 32 MiB batches.
+ */
+export function defaultRowGroupSize(columns: readonly Column[]): number {
+  const bytesPerRow = columns.reduce((sum, c) => sum + (c.type.kind === 'vector' ? 4 * c.type.dimension : 8), 0);
+  return Math.max(1024, Math.min(65536, Math.floor((16 * 1024 * 1024) / Math.max(4, bytesPerRow))));
 }
 
-/** Formats a batch of rows as lines of text, each ending in '\n'. */
-export function formatRows(format: RowFormat, columns: string[], rows: Record<string, RowValue>[]): string {
-  let out = '';
-  for (const row of rows) {
-    if (format === 'jsonl') {
-      const ordered: Record<string, RowValue> = {};
-      for (const column of columns) ordered[column] = row[column] ?? null;
-      out += `${JSON.stringify(ordered)}\n`;
-    } else {
-      const field = format === 'csv' ? csvField : tsvField;
-      out += `${columns.map((column) => field(plain(row[column]))).join(format === 'csv' ? ',' : '\t')}\n`;
+export function checkColumns(columns: readonly Column[]): void {
+  const names = new Set<string>();
+  for (const column of columns) {
+    if (names.has(column.name)) throw new SbertkitError(`duplicate output column '${column.name}'`, {field: column.name});
+    names.add(column.name);
+    if (column.type.kind === 'vector' && (!Number.isInteger(column.type.dimension) || column.type.dimension < 1)) {
+      throw new SbertkitError(`vector dimension must be a positive integer, got ${column.type.dimension}`);
     }
   }
-  return out;
 }
 
 export async function openRowWriter(output: string, options: RowWriterOptions): Promise<RowWriter> {
-  const {format, columns} = options;
-  if (new Set(columns).size !== columns.length) {
-    throw new SbertkitError(`duplicate output column in ${columns.join(', ')}`);
-  }
+  const schema: RowSchema = {columns: options.columns, metadata: options.metadata};
+  checkColumns(schema.columns);
+  const rowGroupSize = options.rowGroupSize ?? defaultRowGroupSize(schema.columns);
+  if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new SbertkitError(`row group size must be a positive integer, got ${rowGroupSize}`);
+
   const sink = await openOutput(output, options);
-  let rows = 0;
+  let encoder: BatchEncoder;
   try {
-    if (format === 'csv') await sink.write(`${columns.map(csvField).join(',')}\n`);
-    else if (format === 'tsv') await sink.write(`${columns.map(tsvField).join('\t')}\n`);
+    encoder = await createEncoder(options.format, sink, schema, rowGroupSize);
   } catch (error) {
     await sink.abort();
     throw error;
   }
+
+  // Text formats have no batches to fill; their rows go out as they come.
+  const batchRows = options.format === 'jsonl' || options.format === 'csv' || options.format === 'tsv' ? 1 : rowGroupSize;
+  let buffer: TypedRow[] = [];
+  let rows = 0;
+  let state: 'open' | 'committed' | 'aborted' = 'open';
+
+  const flush = async (all: boolean): Promise<void> => {
+    while (buffer.length >= batchRows || (all && buffer.length > 0)) {
+      const batch = buffer.length <= rowGroupSize ? buffer : buffer.slice(0, rowGroupSize);
+      buffer = batch === buffer ? [] : buffer.slice(rowGroupSize);
+      await encoder.encode(batch);
+    }
+  };
+  const fail = async (error: unknown): Promise<never> => {
+    state = 'aborted';
+    await encoder.abort().catch(() => {});
+    await sink.abort();
+    throw error;
+  };
+
   return {
     async write(batch) {
-      if (batch.length === 0 || sink.closed) return;
-      await sink.write(formatRows(format, columns, batch));
+      if (state !== 'open') throw new Error(`row writer for ${sink.target} is already ${state}`);
+      if (sink.closed) return;
+      for (const row of batch) buffer.push(row);
       rows += batch.length;
+      try {
+        await flush(false);
+      } catch (error) {
+        await fail(error);
+      }
     },
     async commit() {
-      await sink.commit();
+      if (state !== 'open') throw new Error(`row writer for ${sink.target} is already ${state}`);
+      try {
+        await flush(true);
+        await encoder.finish();
+        await sink.commit();
+      } catch (error) {
+        await fail(error);
+      }
+      state = 'committed';
       return {rows};
     },
-    abort: () => sink.abort(),
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await encoder.abort().catch(() => {});
+      await sink.abort();
+    },
     get closed() {
       return sink.closed;
     },
   };
+}
+
+async function createEncoder(format: RowFormat, sink: OutputSink, schema: RowSchema, rowGroupSize: number): Promise<BatchEncoder> {
+  switch (format) {
+    case 'jsonl':
+      return (await import('./encode-jsonl.js')).jsonlEncoder(sink, schema);
+    case 'csv':
+    case 'tsv':
+      return (await import('./encode-delimited.js')).delimitedEncoder(sink, schema, format);
+    case 'arrow':
+    case 'arrow-stream':
+      return (await import('./encode-arrow.js')).arrowEncoder(sink, schema, format === 'arrow' ? 'file' : 'stream');
+    case 'parquet':
+      return (await import('./encode-parquet.js')).parquetEncoder(sink, schema, rowGroupSize);
+    default:
+      throw new SbertkitError(`unknown table format '${String(format)}'`);
+  }
 }

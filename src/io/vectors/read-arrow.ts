@@ -13,7 +13,7 @@ import {fileError} from '../input/open-input.js';
 import type {OpenedVectors, VectorColumns} from './types.js';
 import {spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
 import type {VectorFormat} from '../formats.js';
-import {batchRecords, readLayout, schemaMetadata} from './arrow-batches.js';
+import {batchRecords, readLayout, schemaMetadata} from './arrow-read.js';
 
 export async function openArrowVectors(
   input: string,

@@ -12,7 +12,7 @@ import {STDIN} from '../formats.js';
 import {checkReadableFile} from '../input/open-input.js';
 import type {OpenedVectors, VectorColumns} from './types.js';
 import {spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
-import {batchRecords, readLayout} from './arrow-batches.js';
+import {batchRecords, readLayout} from './arrow-read.js';
 
 /** parquet-wasm/arrow-rs store the Arrow schema under this key; it is not user metadata. */
 const ARROW_SCHEMA_KEY = 'ARROW:schema';
