@@ -495,7 +495,7 @@ async function openSbertkit(job: WorkerJob): Promise<Engine> {
     maxLength: encoder.maxSeqLength,
     notes: [`pooling ${encoder.pooling}, normalized ${encoder.normalized}; onnxruntime-node ${(await loadOrt()).env.versions.node}`],
     dim: () => encoder.dimension,
-    encode: (texts) => encoder.embed(texts),
+    encode: async (texts) => (await encoder.embed(texts)).vectors.toRows(),
     finish: async (sentences, profile) => {
       await encoder.close();
       return profile ? profileSbertkit(job, sentences, encoder.maxSeqLength) : undefined;

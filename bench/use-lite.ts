@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as object,
       JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as object,
     );
-    const embedOnnx = (texts: string[]) => encoder.embed(texts);
+    const embedOnnx = async (texts: string[]) => (await encoder.embed(texts)).vectors.toRows();
 
     const require = createRequire(import.meta.url);
     const {initModel} = require('@energetic-ai/embeddings') as typeof import('@energetic-ai/embeddings');

@@ -3,13 +3,21 @@
  *
  *   const spec = await resolveModel('sentence-transformers/all-MiniLM-L6-v2');
  *   const encoder = await Encoder.load(spec);
- *   const vectors = await encoder.embed(['a sentence', 'another one']);
+ *   const {vectors, stats} = await encoder.embed(['a sentence', 'another one']);
+ *   vectors.row(0); // Float32Array view of the first embedding
+ *
+ * Folders (see README "Architecture"): encoder/, models/, io/ (input, output, text, sts, vectors,
+ * rows, report), vectors/, algorithms/, eval/, pipelines/; cli/ is the oclif glue and is not exported.
  */
 export {SbertkitError, EXIT} from './errors.js';
 
+// vectors
+export {VectorMatrix, type RowId} from './vectors/matrix.js';
+
 // encoder
 export {Encoder, ENCODER_DEFAULTS} from './encoder/encoder.js';
-export type {EncoderOptions, EncodeStats, SentenceEncoder} from './encoder/types.js';
+export {addStats, emptyStats} from './encoder/types.js';
+export type {EncoderOptions, EncodeStats, Embeddings, EmbeddedChunk, EmbedStreamOptions, SentenceEncoder} from './encoder/types.js';
 export {planBatches, type BatchLimits} from './encoder/batching.js';
 export {poolTokens, l2Normalize} from './encoder/pooling.js';
 
@@ -22,23 +30,28 @@ export {resolveHubModel, parseHubId, listCachedModels, type DownloadProgress} fr
 export {sbertkitCacheDir} from './models/cache-dir.js';
 
 // io
+export {detectTextFormat, detectVectorFormat, type TextFormat, type VectorFormat} from './io/formats.js';
 export type {Row, TextRecord} from './io/text/types.js';
 export type {VectorRecord, VectorFileMetadata} from './io/vectors/types.js';
-export type {TextFormat, VectorFormat} from './io/formats.js';
 export {openRows, requireColumn} from './io/text/read-rows.js';
 export {openTexts} from './io/text/read-texts.js';
-export {openVectors} from './io/vectors/read-vectors.js';
+export {openVectors, readVectorMatrix} from './io/vectors/read-vectors.js';
 export {openVectorWriter, type VectorWriter} from './io/vectors/write-vectors.js';
-export {openRowWriter} from './io/rows/write-rows.js';
+export {openRowWriter, resolveRowFormat, rowFormatFromPath, type RowWriter} from './io/rows/write-rows.js';
+export {column, type Column, type ColumnType, type RowFormat, type TypedRow} from './io/rows/types.js';
 export {openOutput} from './io/output/atomic-output.js';
 export {readStsDataset, readStsDatasets, type StsDataset} from './io/sts/read-sts.js';
-export {renderStsReport, type ReportFormat} from './eval/render-sts-report.js';
+export {textTable, markdownTable} from './io/report/table.js';
 
 // algorithms and evaluation
 export {pearson, spearman, averageRanks, stsMetrics, cosine, dot, negEuclidean, negManhattan} from './algorithms/sts-metrics.js';
-export {evaluateSts} from './eval/evaluate-sts.js';
+export {evaluateSts, type StsEvaluation} from './eval/evaluate-sts.js';
 export {checkMinSpearman, checkBaseline} from './eval/sts-gates.js';
+export {renderStsReport, type ReportFormat} from './eval/render-sts-report.js';
 export type {StsReport} from './eval/sts-report.js';
 
 // pipelines
-export {encodeToVectorFile, openEncodeSource, type EncodeFileOptions} from './pipelines/encode-file.js';
+export {quietServices, type PipelineServices, type Progress} from './pipelines/context.js';
+export {runEncode, encodeToVectorFile, openEncodeSource, type EncodeOptions, type EncodeResult} from './pipelines/encode.js';
+export {runEvalSts, readBaselineReport, type EvalStsOptions, type EvalStsResult} from './pipelines/eval-sts.js';
+export {listModels, describeModel, type ModelsResult, type ModelInfo} from './pipelines/models.js';

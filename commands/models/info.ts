@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core';
 import {SbertkitCommand} from '../../src/cli/base-command.js';
-import {loadEncoderFromFlags, modelFlags} from '../../src/cli/encoder-flags.js';
-import {describeEncoder} from '../../src/models/catalog.js';
+import {modelFlags} from '../../src/cli/model-flags.js';
+import {describeModel, modelInfoSummary, modelInfoText, type ModelInfo} from '../../src/pipelines/models.js';
 
-export default class ModelsInfo extends SbertkitCommand {
+export default class ModelsInfo extends SbertkitCommand<ModelInfo> {
   static override summary = 'Show what the encoder will use for a model: files, max_seq_length, pooling, normalization, output dimension.';
   static override description = `Resolves MODEL exactly as every command does (built-in, local folder, or hub id through the cache;
 downloading missing files unless --offline), loads it, and prints the facts the encoder will act on.`;
@@ -20,19 +20,11 @@ downloading missing files unless --offline), loads it, and prints the facts the 
 
   static override flags = {...modelFlags};
 
-  async run(): Promise<void> {
+  async run(): Promise<ModelInfo> {
     const {args, flags} = await this.parse(ModelsInfo);
-    const encoder = await loadEncoderFromFlags({...flags, model: args.model ?? flags.model});
-    try {
-      const info = describeEncoder(encoder);
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-        return;
-      }
-      const lines = Object.entries(info).map(([k, v]) => `${k.padEnd(16)} ${Array.isArray(v) ? v.join('\n' + ' '.repeat(17)) : String(v)}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    } finally {
-      await encoder.close();
-    }
+    return describeModel(this.services({...flags, model: args.model ?? flags.model}));
   }
+
+  protected summarize = modelInfoSummary;
+  protected override render = modelInfoText;
 }

@@ -1,41 +1,139 @@
 /**
- * The oclif glue every sbertkit command shares: --quiet/--json, one-line error reporting with the
- * error's own exit code, and the summary line. Lives in src/cli (not src/ proper) because it is the only
- * part of the library that depends on oclif; src/index.ts does not export it.
+ * src/cli: the oclif glue, the only part of sbertkit that imports oclif (src/index.ts does not export it).
+ *
+ * SbertkitCommand<T> is the base of every command (after salesforcecli's SfCommand<T>): run() parses
+ * flags, calls one pipeline and returns its typed result; this class renders that result as the
+ * one-line human summary on stderr, or as the one JSON envelope (src/cli/envelope.ts) under --json,
+ * and turns every failure into one "sbertkit <command>: file:line: message" line (or the error
+ * envelope) with the error's exit code. It also builds the services a pipeline needs (model loader,
+ * progress, status and warning lines) once per run.
  */
 import {Command, Flags} from '@oclif/core';
-import {SbertkitError} from '../errors.js';
+import {EXIT, SbertkitError} from '../errors.js';
+import type {PipelineServices} from '../pipelines/context.js';
+import {errorOf, exitCodeOf, type JsonEnvelope} from './envelope.js';
+import {encoderLoader, type ModelFlagValues} from './model-flags.js';
+import {createProgress} from './progress.js';
 
 /**
  * A signal's default action kills the process without running 'exit' handlers, which is where
- * uncommitted temp outputs are removed (src/io/atomic-output.ts). Exiting from a handler runs them.
- * Exit codes follow the shell convention (128 + signal number).
+ * uncommitted temp outputs are removed (src/io/output/exit-cleanup.ts). Exiting from a handler runs
+ * them. Exit codes follow the shell convention (128 + signal number).
  */
 function removeTempsOnSignal(): void {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
 }
 
-export abstract class SbertkitCommand extends Command {
+export abstract class SbertkitCommand<T extends object> extends Command {
+  static override enableJsonFlag = true;
+
   static override baseFlags = {
-    quiet: Flags.boolean({char: 'q', description: 'Print nothing on stderr except errors (no progress, no summary).', default: false}),
-    json: Flags.boolean({description: 'Print the summary as one JSON object (on stdout, or on stderr when stdout carries data).', default: false}),
+    quiet: Flags.boolean({char: 'q', description: 'Print nothing on stderr except errors (no progress, no summary, no notes).', default: false}),
+    json: Flags.boolean({
+      description: 'Print one JSON envelope {command, status, result | error, warnings} instead of human lines: on stdout, or on stderr when stdout carries data.',
+      default: false,
+    }),
   };
+
+  /** Set by run() when the command writes its data to stdout: the JSON envelope then goes to stderr. */
+  protected dataOnStdout = false;
+  private quiet = false;
+  private readonly warnings: string[] = [];
+
+  abstract override run(): Promise<T>;
+
+  /** The one-line human summary of a result (stderr, unless --quiet). */
+  protected abstract summarize(result: T): string;
+
+  /** Human rendering of a result that is itself the data (a listing); written to stdout. */
+  protected render(_result: T): string | undefined {
+    return undefined;
+  }
+
+  /** Failures that do not throw (CI gates): each becomes a line, and the exit code is 1. */
+  protected failures(_result: T): string[] {
+    return [];
+  }
 
   override async init(): Promise<void> {
     await super.init();
     removeTempsOnSignal();
+    // Parsed once here for the base flags, so services and errors know --quiet before run() starts.
+    const {flags} = await this.parse(this.ctor as typeof SbertkitCommand);
+    this.quiet = flags.quiet as boolean;
   }
 
-  /** Uniform failure: "sbertkit <command>: file:line: message" on stderr, then the error's exit code. */
-  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
-    const prefix = this.id ? `sbertkit ${this.id}` : 'sbertkit';
+  /** The services a pipeline needs, built from the model flags. */
+  protected services(modelFlags?: ModelFlagValues): PipelineServices {
+    const human = !this.quiet && !this.jsonEnabled();
+    const status = (message: string): void => {
+      if (human) process.stderr.write(`${message}\n`);
+    };
+    return {
+      loadEncoder: modelFlags === undefined ? () => Promise.reject(new Error('this command loads no model')) : encoderLoader(modelFlags, {status, quiet: this.quiet}),
+      progress: (label, unit, total) => createProgress({label, unit, total, quiet: this.quiet}),
+      status,
+      warn: (message) => {
+        this.warnings.push(message);
+        if (human) process.stderr.write(`note: ${message}\n`);
+      },
+    };
+  }
+
+  override async _run<R>(): Promise<R> {
+    const result = (await super._run<R>()) as T | undefined;
+    if (result === undefined) return result as unknown as R;
+    const failures = this.failures(result);
+    if (!this.jsonEnabled()) {
+      const data = this.render(result);
+      if (data !== undefined) process.stdout.write(data);
+      if (!this.quiet) process.stderr.write(`${this.summarize(result)}\n`);
+      for (const failure of failures) process.stderr.write(`${this.prefix()}: gate failed: ${failure}\n`);
+    }
+    if (failures.length > 0) this.exit(EXIT.GATE_FAILED);
+    return result as unknown as R;
+  }
+
+  /** Called by oclif's _run with the result when --json is on. */
+  protected override toSuccessJson(result: unknown): JsonEnvelope<T> {
+    const failures = this.failures(result as T);
+    return {
+      command: this.id ?? '',
+      status: failures.length > 0 ? EXIT.GATE_FAILED : 0,
+      result: result as T,
+      ...(failures.length > 0 ? {error: {message: `gate failed: ${failures.join('; ')}`, exitCode: EXIT.GATE_FAILED}} : {}),
+      warnings: this.warnings,
+    };
+  }
+
+  protected override toErrorJson(error: unknown): JsonEnvelope<T> {
+    return {command: this.id ?? '', status: exitCodeOf(error), error: errorOf(error), warnings: this.warnings};
+  }
+
+  /** One line, so `jq` and line-based tools read it; stderr when stdout is the command's data. */
+  override logJson(json: unknown): void {
+    (this.dataOnStdout ? process.stderr : process.stdout).write(`${JSON.stringify(json)}\n`);
+  }
+
+  private prefix(): string {
+    return this.id ? `sbertkit ${this.id}` : 'sbertkit';
+  }
+
+  /** Uniform failure: "sbertkit <command>: file:line: message" on stderr (or the error envelope), then the error's exit code. */
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<never> {
+    // An exit request (this.exit) is not a failure.
+    if (error.code === 'EEXIT') throw error;
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(error));
+      this.exit(exitCodeOf(error));
+    }
     if (error instanceof SbertkitError) {
-      process.stderr.write(`${prefix}: ${error.toLine()}\n`);
+      process.stderr.write(`${this.prefix()}: ${error.toLine()}\n`);
       this.exit(error.exitCode);
     }
-    // oclif's own errors (bad flags, exit requests) keep oclif's handling.
-    if (error.oclif !== undefined || (error as {code?: string}).code === 'EEXIT') throw error;
-    process.stderr.write(`${prefix}: internal error: ${error.stack ?? error.message}\n`);
+    // oclif's own errors (bad flags) keep oclif's handling: message plus usage hint.
+    if (error.oclif !== undefined) throw error;
+    process.stderr.write(`${this.prefix()}: internal error: ${error.stack ?? error.message}\n`);
     this.exit(70);
   }
 }

@@ -1,6 +1,7 @@
 /** Hub download progress drawn with the shared progress helper (TTY stderr only). */
 import type {DownloadProgress} from '../models/hub/download.js';
-import {createProgress, type Progress} from './progress.js';
+import type {Progress} from '../pipelines/context.js';
+import {createProgress} from './progress.js';
 
 export function createDownloadProgress(quiet: boolean): DownloadProgress {
   let bar: Progress | undefined;

@@ -3,12 +3,7 @@
  * CI logs never see bar redraws. cli-progress is loaded only when a bar is really drawn.
  */
 import {createRequire} from 'node:module';
-
-export interface Progress {
-  /** Adds finished units. */
-  increment(units: number): void;
-  stop(): void;
-}
+import type {Progress} from '../pipelines/context.js';
 
 const SILENT: Progress = {increment() {}, stop() {}};
 

@@ -11,12 +11,12 @@ import {OnnxSession, type BatchRunner} from './onnx-session.js';
 import {SessionPool} from './session-pool.js';
 import {l2Normalize, poolTokens} from './pooling.js';
 import {TextTokenizer, type TokenizedText} from './tokenize.js';
-import type {EncodeStats, EncoderOptions, SentenceEncoder} from './types.js';
+import {VectorMatrix} from '../vectors/matrix.js';
+import {addStats, emptyStats, type EmbedStreamOptions, type EmbeddedChunk, type Embeddings, type EncoderOptions, type SentenceEncoder} from './types.js';
 
 export const ENCODER_DEFAULTS = {batchSize: 32, maxTokens: 16_384, windowSize: 4096} as const;
 
 export class Encoder implements SentenceEncoder {
-  readonly stats: EncodeStats = {rows: 0, tokens: 0, truncated: 0};
   readonly normalized: boolean;
   readonly pooling: string;
   private readonly batchSize: number;
@@ -72,49 +72,57 @@ export class Encoder implements SentenceEncoder {
     return this.tokenizer.maxLength;
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const out: Float32Array[] = [];
-    for await (const {vector} of this.embedStream(texts.map((text) => ({text})))) out.push(vector);
-    return out;
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    const parts: VectorMatrix[] = [];
+    const stats = emptyStats();
+    for await (const chunk of this.embedStream(texts.map((text) => ({text})))) {
+      parts.push(chunk.vectors);
+      addStats(stats, chunk.stats);
+    }
+    const stacked = VectorMatrix.concat(parts, this.dim);
+    // Chunks number their rows from 0; the whole result is numbered by text index.
+    return {vectors: new VectorMatrix(texts.map((_, i) => i), this.dim, stacked.data), stats};
   }
 
-  async *embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, onBatch?: (rows: number) => void): AsyncGenerator<{record: R; vector: Float32Array}> {
+  async *embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, options: EmbedStreamOptions = {}): AsyncGenerator<EmbeddedChunk<R>> {
     let window: R[] = [];
     for await (const record of records) {
       window.push(record);
       if (window.length >= this.windowSize) {
-        yield* this.embedWindow(window, onBatch);
+        yield await this.embedWindow(window, options.onBatch);
         window = [];
       }
     }
-    if (window.length > 0) yield* this.embedWindow(window, onBatch);
+    if (window.length > 0) yield await this.embedWindow(window, options.onBatch);
   }
 
-  /** Tokenizes a window, runs it in length-sorted batches, and yields the records back in input order. */
-  private async *embedWindow<R extends {text: string}>(window: R[], onBatch?: (rows: number) => void): AsyncGenerator<{record: R; vector: Float32Array}> {
+  /** Tokenizes a window, runs it in length-sorted batches, and returns its vectors in input order. */
+  private async embedWindow<R extends {text: string}>(window: R[], onBatch?: (rows: number) => void): Promise<EmbeddedChunk<R>> {
     const tokenized = window.map((record, i) => {
       if (typeof record.text !== 'string') throw new SbertkitError(`record ${i} has no text`, {exitCode: EXIT.BAD_INPUT});
       return this.tokenizer.tokenize(record.text);
     });
-    const vectors = new Array<Float32Array>(window.length);
+    const dim = this.dim;
+    const data = new Float32Array(window.length * dim);
     const plan = planBatches(tokenized.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens});
-    // Up to `concurrency` batches in flight; each result lands at its own indices, so order is kept.
+    // Up to `concurrency` batches in flight; each result lands at its own rows, so order is kept.
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < plan.length) {
         const batch = plan[next++]!;
         const results = await this.runBatch(batch.map((i) => tokenized[i]!));
-        batch.forEach((index, k) => (vectors[index] = results[k]!));
+        batch.forEach((index, k) => data.set(results[k]!, index * dim));
         onBatch?.(batch.length);
       }
     };
     await Promise.all(Array.from({length: Math.min(this.session.concurrency, plan.length)}, lane));
+    const stats = emptyStats();
     for (const t of tokenized) {
-      this.stats.rows++;
-      this.stats.tokens += t.ids.length;
-      if (t.truncated) this.stats.truncated++;
+      stats.rows++;
+      stats.tokens += t.ids.length;
+      if (t.truncated) stats.truncated++;
     }
-    for (let i = 0; i < window.length; i++) yield {record: window[i]!, vector: vectors[i]!};
+    return {records: window, vectors: new VectorMatrix(window.map((_, i) => i), dim, data), stats};
   }
 
   /** Pads one batch on the right, runs the graph, pools and normalizes. */

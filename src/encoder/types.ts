@@ -1,5 +1,6 @@
 /** Public types of the shared encoder. */
 import type {ModelSpec} from '../models/spec.js';
+import type {VectorMatrix} from '../vectors/matrix.js';
 
 export interface EncoderOptions {
   /** Maximum rows per batch (default 32). */
@@ -24,6 +25,36 @@ export interface EncodeStats {
   truncated: number;
 }
 
+export function emptyStats(): EncodeStats {
+  return {rows: 0, tokens: 0, truncated: 0};
+}
+
+/** Adds `more` into `total` (callers of embedStream sum the chunks' stats this way). */
+export function addStats(total: EncodeStats, more: EncodeStats): EncodeStats {
+  total.rows += more.rows;
+  total.tokens += more.tokens;
+  total.truncated += more.truncated;
+  return total;
+}
+
+/** What embed() returns: the vectors (ids are the texts' indices) and what it took to make them. */
+export interface Embeddings {
+  vectors: VectorMatrix;
+  stats: EncodeStats;
+}
+
+/** One window of embedStream: the records in input order, their vectors (row i is records[i]'s), and the window's stats. */
+export interface EmbeddedChunk<R> {
+  records: R[];
+  vectors: VectorMatrix;
+  stats: EncodeStats;
+}
+
+export interface EmbedStreamOptions {
+  /** Called after each batch with the number of rows it finished (for progress). */
+  onBatch?: (rows: number) => void;
+}
+
 export interface SentenceEncoder {
   readonly spec: ModelSpec;
   /** Output vector length. */
@@ -34,14 +65,12 @@ export interface SentenceEncoder {
   readonly pooling: string;
   /** Token limit actually applied (the model's max_seq_length, or lower when asked). */
   readonly maxSeqLength: number;
-  /** Running totals over all calls. */
-  readonly stats: EncodeStats;
-  /** Embeds texts; result i belongs to texts[i]. */
-  embed(texts: string[]): Promise<Float32Array[]>;
+  /** Embeds texts; row i of the result belongs to texts[i]. */
+  embed(texts: readonly string[]): Promise<Embeddings>;
   /**
-   * Streams records through the encoder with windowed length-sorting; yields in input order.
-   * onBatch is called after each batch with the number of rows it finished.
+   * Streams records through the encoder with windowed length-sorting; yields one chunk per window,
+   * in input order. Stats come with each chunk, so concurrent streams never mix their counts.
    */
-  embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, onBatch?: (rows: number) => void): AsyncGenerator<{record: R; vector: Float32Array}>;
+  embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, options?: EmbedStreamOptions): AsyncGenerator<EmbeddedChunk<R>>;
   close(): Promise<void>;
 }

@@ -10,7 +10,8 @@ import {performance} from 'node:perf_hooks';
 import {SbertkitError, EXIT} from '../errors.js';
 import {sbertkitVersion} from '../version.js';
 import {stsMetrics} from '../algorithms/sts-metrics.js';
-import type {SentenceEncoder} from '../encoder/types.js';
+import {addStats, emptyStats, type EncodeStats, type Embeddings, type SentenceEncoder} from '../encoder/types.js';
+import {VectorMatrix} from '../vectors/matrix.js';
 import type {StsDataset} from '../io/sts/read-sts.js';
 import {averageScores, toReportScores, type StsDatasetResult, type StsReport, type StsReportModel} from './sts-report.js';
 
@@ -52,40 +53,45 @@ export function collectUniqueSentences(datasets: readonly StsDataset[]): {texts:
 }
 
 /** Embeds texts in chunks, checking the encoder returns one vector of a constant dimension per text. */
-async function embedAll(encoder: StsEncoder, texts: string[], chunkSize: number, onProgress?: (done: number, total: number) => void): Promise<Float32Array[]> {
-  const vectors: Float32Array[] = new Array(texts.length);
+async function embedAll(encoder: StsEncoder, texts: string[], chunkSize: number, onProgress?: (done: number, total: number) => void): Promise<Embeddings> {
+  const parts: VectorMatrix[] = [];
+  const stats = emptyStats();
   onProgress?.(0, texts.length);
-  let dim: number | undefined;
   for (let start = 0; start < texts.length; start += chunkSize) {
     const chunk = texts.slice(start, start + chunkSize);
     const out = await encoder.embed(chunk);
-    if (out.length !== chunk.length) {
-      throw new SbertkitError(`encoder returned ${out.length} vectors for ${chunk.length} texts`, {exitCode: EXIT.MODEL});
+    if (out.vectors.rows !== chunk.length) {
+      throw new SbertkitError(`encoder returned ${out.vectors.rows} vectors for ${chunk.length} texts`, {exitCode: EXIT.MODEL});
     }
-    for (let i = 0; i < out.length; i++) {
-      dim ??= out[i].length;
-      if (out[i].length !== dim) throw new SbertkitError(`encoder returned vectors of dimension ${dim} and ${out[i].length}`, {exitCode: EXIT.MODEL});
-      vectors[start + i] = out[i];
-    }
+    const dim = parts[0]?.dimension ?? out.vectors.dimension;
+    if (out.vectors.dimension !== dim) throw new SbertkitError(`encoder returned vectors of dimension ${dim} and ${out.vectors.dimension}`, {exitCode: EXIT.MODEL});
+    parts.push(out.vectors);
+    addStats(stats, out.stats);
     onProgress?.(start + chunk.length, texts.length);
   }
-  return vectors;
+  return {vectors: VectorMatrix.concat(parts), stats};
+}
+
+/** The report, and what encoding cost (kept out of the report so reports diff cleanly). */
+export interface StsEvaluation {
+  report: StsReport;
+  stats: EncodeStats;
 }
 
 /** Runs the evaluation of `datasets` (already validated by readStsDataset) and builds the report. */
-export async function evaluateSts(encoder: StsEncoder, datasets: readonly StsDataset[], options: EvaluateStsOptions = {}): Promise<StsReport> {
+export async function evaluateSts(encoder: StsEncoder, datasets: readonly StsDataset[], options: EvaluateStsOptions = {}): Promise<StsEvaluation> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
   if (datasets.length === 0) throw new SbertkitError('no STS dataset to evaluate', {exitCode: EXIT.BAD_INPUT});
 
   const {texts, index} = collectUniqueSentences(datasets);
   const t0 = performance.now();
-  const vectors = await embedAll(encoder, texts, chunkSize, options.onProgress);
+  const {vectors, stats} = await embedAll(encoder, texts, chunkSize, options.onProgress);
   const encodeSeconds = (performance.now() - t0) / 1000;
 
   const results: StsDatasetResult[] = datasets.map((d) => {
-    const emb1 = d.pairs.map((p) => vectors[index.get(p.s1)!]);
-    const emb2 = d.pairs.map((p) => vectors[index.get(p.s2)!]);
+    const emb1 = d.pairs.map((p) => vectors.row(index.get(p.s1)!));
+    const emb2 = d.pairs.map((p) => vectors.row(index.get(p.s2)!));
     const scores = toReportScores(stsMetrics(d.pairs.map((p) => p.score), emb1, emb2));
     return {name: d.name, file: d.file, format: d.format, pairs: d.pairs.length, skipped: d.skipped, ...scores};
   });
@@ -96,12 +102,12 @@ export async function evaluateSts(encoder: StsEncoder, datasets: readonly StsDat
     name: options.model?.name ?? spec?.name ?? 'unknown',
     ...(revision === undefined ? {} : {revision}),
     ...(options.model?.onnx_sha256 === undefined ? {} : {onnx_sha256: options.model.onnx_sha256}),
-    dimension: options.model?.dimension ?? encoder.dimension ?? vectors[0]?.length ?? 0,
+    dimension: options.model?.dimension ?? encoder.dimension ?? vectors.dimension,
     pooling: options.model?.pooling ?? encoder.pooling ?? spec?.pooling ?? 'unknown',
     normalized: options.model?.normalized ?? encoder.normalized ?? spec?.normalize ?? false,
   };
 
-  return {
+  const report: StsReport = {
     sbertkit_version: options.sbertkitVersion ?? sbertkitVersion(),
     model,
     // Spread so the key is absent (not undefined) by default and, when present, sits after model in the JSON.
@@ -111,4 +117,5 @@ export async function evaluateSts(encoder: StsEncoder, datasets: readonly StsDat
     unique_sentences: texts.length,
     ...(options.includeTiming ? {encode_seconds: Math.round(encodeSeconds * 1000) / 1000} : {}),
   };
+  return {report, stats};
 }

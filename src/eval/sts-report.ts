@@ -8,7 +8,6 @@
  * Scores are raw correlations in [-1, 1] (as in MTEB); human renderings show them x100.
  * An undefined correlation (see sts-metrics) is NaN in memory and `null` in JSON.
  */
-import {readFile} from 'node:fs/promises';
 import {SbertkitError, EXIT} from '../errors.js';
 import type {StsMetrics} from '../algorithms/sts-metrics.js';
 import type {StsFormat} from '../io/sts/read-sts.js';
@@ -154,26 +153,4 @@ export function parseStsReport(value: unknown, file?: string): StsReport {
     }
     throw error;
   }
-}
-
-/** Reads a report written earlier with --format json (for --baseline). */
-export async function readBaselineReport(path: string): Promise<StsReport> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new SbertkitError(code === 'ENOENT' ? 'baseline report not found' : `cannot read baseline report: ${(error as Error).message}`, {
-      file: path,
-      exitCode: EXIT.BAD_INPUT,
-      cause: error,
-    });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new SbertkitError(`baseline report is not valid JSON: ${(error as Error).message}`, {file: path, exitCode: EXIT.BAD_INPUT, cause: error});
-  }
-  return parseStsReport(value, path);
 }

@@ -2,9 +2,7 @@
  * What `sbertkit models` shows: the models this machine can use without downloading (cached hub
  * snapshots and the built-in model), each described by the same ModelSpec the encoder would load.
  */
-import {type Dirent, existsSync, readdirSync} from 'node:fs';
-import {join, relative} from 'node:path';
-import type {SentenceEncoder} from '../encoder/types.js';
+import {existsSync} from 'node:fs';
 import {listCachedModels} from './hub/index.js';
 import {readModelSpec} from './read-spec.js';
 import type {ModelSpec} from './spec.js';
@@ -51,29 +49,4 @@ function describeFolder(dir: string, name: string): Partial<CatalogEntry> {
 
 export function summarizeSpec(spec: ModelSpec): Partial<CatalogEntry> {
   return {dimension: spec.dimension, pooling: spec.pooling, normalize: spec.normalize, maxSeqLength: spec.maxSeqLength};
-}
-
-/** Everything `models info` reports, from a loaded encoder (so the dimension is the graph's, not a config's). */
-export function describeEncoder(encoder: SentenceEncoder): Record<string, string | number | boolean | string[]> {
-  const {spec} = encoder;
-  return {
-    model: spec.name,
-    ...(spec.revision ? {revision: spec.revision} : {}),
-    folder: spec.dir,
-    onnx: spec.onnxPath,
-    tokenizer: spec.tokenizerPath,
-    files: readdirRecursive(spec.dir),
-    max_seq_length: encoder.maxSeqLength,
-    do_lower_case: spec.doLowerCase,
-    pooling: encoder.pooling,
-    normalize: encoder.normalized,
-    dimension: encoder.dimension,
-  };
-}
-
-function readdirRecursive(dir: string): string[] {
-  return (readdirSync(dir, {recursive: true, withFileTypes: true}) as Dirent[])
-    .filter((e) => !e.isDirectory())
-    .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name)))
-    .sort();
 }

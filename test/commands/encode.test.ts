@@ -47,7 +47,9 @@ describe('sbertkit encode', () => {
     const out = join(dir, 'out.parquet');
     const r = await runCli(['encode', join(dir, 'in.csv'), '-o', out, '--model', model.dir, '--id-column', 'id', '--keep-columns', 'lang', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+    const envelope = JSON.parse(r.stdout) as {command: string; status: number; result: Record<string, unknown>; warnings: string[]};
+    assert.deepEqual([envelope.command, envelope.status, envelope.warnings], ['encode', 0, []]);
+    const summary = envelope.result;
     assert.equal(summary.rows, ROWS.length);
     const expectedTruncated = ROWS.filter((row) => referenceWordPiece(model.vocab, row.text, 1e9).length > MAX_SEQ).length;
     assert.ok(expectedTruncated >= 1);
@@ -107,7 +109,7 @@ describe('sbertkit encode', () => {
     const out = join(dir, 'short.arrow');
     const r = await runCli(['encode', join(dir, 'in.csv'), '-o', out, '--model', model.dir, '--max-seq-length', '6', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout) as {truncated: number; max_seq_length: number};
+    const summary = (JSON.parse(r.stdout) as {result: {truncated: number; max_seq_length: number}}).result;
     assert.equal(summary.max_seq_length, 6);
     assert.equal(summary.truncated, ROWS.filter((row) => referenceWordPiece(model.vocab, row.text, 1e9).length > 6).length);
     assert.equal(tableFromIPC(await readFile(out)).schema.metadata.get('sbertkit.max_seq_length'), '6');

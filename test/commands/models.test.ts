@@ -83,7 +83,7 @@ describe('hub ids through the CLI', () => {
   test('models lists the cached model with dimension and pooling; models info describes it', async () => {
     const list = await runCli(['models', '--json'], {env});
     assert.equal(list.code, 0, list.stderr);
-    const entries = JSON.parse(list.stdout) as Array<{model: string; source: string; dimension?: number; pooling?: string; sizeBytes?: number}>;
+    const entries = (JSON.parse(list.stdout) as {result: {models: unknown}}).result.models as Array<{model: string; source: string; dimension?: number; pooling?: string; sizeBytes?: number}>;
     const cached = entries.find((e) => e.model.startsWith(`${REPO}@`));
     assert.ok(cached, list.stdout);
     assert.equal(cached.source, 'hub-cache');
@@ -95,7 +95,7 @@ describe('hub ids through the CLI', () => {
 
     const info = await runCli(['models', 'info', REPO, '--offline', '--json'], {env});
     assert.equal(info.code, 0, info.stderr);
-    const facts = JSON.parse(info.stdout) as Record<string, unknown>;
+    const facts = (JSON.parse(info.stdout) as {result: Record<string, unknown>}).result;
     assert.equal(facts.dimension, TINY_BERT.hidden);
     assert.equal(facts.max_seq_length, MAX_SEQ);
     assert.equal(facts.pooling, 'cls');

@@ -11,7 +11,7 @@ import {after, before, describe, test} from 'node:test';
 import {Encoder} from '../../src/encoder/encoder.js';
 import {SbertkitError} from '../../src/errors.js';
 import {GraphBuilder} from '../../src/onnx/graph-builder.js';
-import type {EncoderOptions} from '../../src/encoder/types.js';
+import type {EncodeStats, EncoderOptions} from '../../src/encoder/types.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
 import type {PoolingMode} from '../../src/models/spec.js';
 import {makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
@@ -47,10 +47,11 @@ async function folder(name: string, opts: Partial<BertFolderOptions>): Promise<s
   return dir;
 }
 
-async function encodeAll(dir: string, texts: string[], options: EncoderOptions = {}): Promise<{vectors: Float32Array[]; encoder: Encoder}> {
+async function encodeAll(dir: string, texts: string[], options: EncoderOptions = {}): Promise<{vectors: Float32Array[]; stats: EncodeStats; encoder: Encoder}> {
   const encoder = await Encoder.load(readModelSpec(dir), options);
   try {
-    return {vectors: await encoder.embed(texts), encoder};
+    const {vectors, stats} = await encoder.embed(texts);
+    return {vectors: vectors.toRows(), stats, encoder};
   } finally {
     await encoder.close();
   }
@@ -127,20 +128,20 @@ describe('encoder vs independent forward pass', () => {
 describe('truncation is counted, never silent', () => {
   test('stats.truncated equals the number of texts longer than max_seq_length', async () => {
     const dir = await folder('truncation', {});
-    const {encoder} = await encodeAll(dir, SENTENCES);
+    const {stats} = await encodeAll(dir, SENTENCES);
     const expected = SENTENCES.filter((t) => referenceWordPiece(vocab, t, Number.MAX_SAFE_INTEGER).length > MAX_SEQ).length;
     assert.ok(expected >= 2, 'fixture must contain long texts');
-    assert.equal(encoder.stats.truncated, expected);
-    assert.equal(encoder.stats.rows, SENTENCES.length);
+    assert.equal(stats.truncated, expected);
+    assert.equal(stats.rows, SENTENCES.length);
     const tokens = SENTENCES.reduce((n, t) => n + referenceWordPiece(vocab, t, MAX_SEQ).length, 0);
-    assert.equal(encoder.stats.tokens, tokens);
+    assert.equal(stats.tokens, tokens);
   });
 
   test('--max-seq-length lowers the limit and changes the count', async () => {
     const dir = await folder('truncation-8', {});
-    const {vectors, encoder} = await encodeAll(dir, SENTENCES, {maxSeqLength: 8});
+    const {vectors, stats} = await encodeAll(dir, SENTENCES, {maxSeqLength: 8});
     const expected = SENTENCES.filter((t) => referenceWordPiece(vocab, t, Number.MAX_SAFE_INTEGER).length > 8).length;
-    assert.equal(encoder.stats.truncated, expected);
+    assert.equal(stats.truncated, expected);
     const ids = referenceWordPiece(vocab, SENTENCES[5]!, 8);
     const ref = l2Normalize(referencePool(referenceTokenEmbeddings(TINY_BERT, weights, ids, ids.map(() => 0)), 'mean'));
     assert.ok(cosine(vectors[5]!, ref) >= 0.99999);
@@ -174,13 +175,24 @@ describe('same text, same vector', () => {
       }
       const seen: number[] = [];
       let batchedRows = 0;
-      const single = await encoder.embed([many[42]!]);
-      for await (const {record, vector} of encoder.embedStream(source(), (rows) => (batchedRows += rows))) {
-        seen.push(record.id);
-        if (record.id === 42) assert.ok(maxAbsDiffAll([vector], single) <= 1e-5);
+      const single = (await encoder.embed([many[42]!])).vectors.toRows();
+      const chunkRows: number[] = [];
+      let statsRows = 0;
+      for await (const chunk of encoder.embedStream(source(), {onBatch: (rows) => (batchedRows += rows)})) {
+        assert.equal(chunk.vectors.rows, chunk.records.length);
+        assert.equal(chunk.vectors.dimension, encoder.dimension);
+        chunkRows.push(chunk.records.length);
+        statsRows += chunk.stats.rows;
+        chunk.records.forEach((record, i) => {
+          seen.push(record.id);
+          if (record.id === 42) assert.ok(maxAbsDiffAll([chunk.vectors.row(i)], single) <= 1e-5);
+        });
       }
       assert.deepEqual(seen, many.map((_, i) => i));
       assert.equal(batchedRows, many.length);
+      // One chunk per window of 17, with each window's own stats.
+      assert.deepEqual(chunkRows, [...Array(Math.floor(many.length / 17)).fill(17), many.length % 17]);
+      assert.equal(statsRows, many.length);
     } finally {
       await encoder.close();
     }

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {SbertkitError} from '../../src/errors.js';
+import type {Embeddings} from '../../src/encoder/types.js';
 import {evaluateSts, type StsEncoder} from '../../src/eval/evaluate-sts.js';
+import {VectorMatrix} from '../../src/vectors/matrix.js';
 import {readStsDatasets, type StsDataset} from '../../src/io/sts/read-sts.js';
 import type {ModelSpec} from '../../src/models/spec.js';
 import {naivePearson, naiveSpearman} from '../helpers/naive-stats.js';
@@ -22,18 +24,25 @@ const POLAR: Record<string, {a: number; r: number}> = {
   'The market dropped.': {a: 2.6, r: 0.8},
 };
 
+/** What an encoder's embed() returns, for vectors the test made itself. */
+function embeddings(rows: Float32Array[]): Embeddings {
+  return {vectors: VectorMatrix.fromRows(rows), stats: {rows: rows.length, tokens: 0, truncated: 0}};
+}
+
 /** A fake encoder that records every text it is asked to embed, call by call. */
 function fakeEncoder(extra: Partial<StsEncoder> = {}): StsEncoder & {calls: string[][]} {
   const calls: string[][] = [];
   return {
     calls,
-    async embed(texts: string[]) {
+    async embed(texts: readonly string[]) {
       calls.push([...texts]);
-      return texts.map((t) => {
-        const p = POLAR[t];
-        if (p === undefined) throw new Error(`unexpected text ${t}`);
-        return Float32Array.of(p.r * Math.cos(p.a), p.r * Math.sin(p.a));
-      });
+      return embeddings(
+        texts.map((t) => {
+          const p = POLAR[t];
+          if (p === undefined) throw new Error(`unexpected text ${t}`);
+          return Float32Array.of(p.r * Math.cos(p.a), p.r * Math.sin(p.a));
+        }),
+      );
     },
     ...extra,
   };
@@ -94,7 +103,7 @@ const close = (actual: number, want: number, tol: number, msg: string) => assert
 
 describe('evaluateSts', () => {
   test('scores match values computed independently; average is the per-metric mean', async () => {
-    const report = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: '9.9.9'});
+    const {report} = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: '9.9.9'});
     assert.equal(report.datasets.length, 2);
     const avg: Record<string, number> = {};
     DATASETS.forEach((ds, i) => {
@@ -110,7 +119,7 @@ describe('evaluateSts', () => {
     assert.equal(report.unique_sentences, 6);
     assert.equal(report.sbertkit_version, '9.9.9');
     assert.equal(report.encode_seconds, undefined, 'no run-dependent timing unless asked, so reports diff cleanly');
-    const timed = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: '9.9.9', includeTiming: true});
+    const {report: timed} = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: '9.9.9', includeTiming: true});
     assert.ok(timed.encode_seconds! >= 0);
   });
 
@@ -125,7 +134,7 @@ describe('evaluateSts', () => {
   test('chunking: calls respect chunkSize, progress is reported, results do not depend on it', async () => {
     const progress: [number, number][] = [];
     const enc = fakeEncoder();
-    const chunked = await evaluateSts(enc, DATASETS, {chunkSize: 4, sbertkitVersion: 'x', onProgress: (d, t) => progress.push([d, t])});
+    const {report: chunked} = await evaluateSts(enc, DATASETS, {chunkSize: 4, sbertkitVersion: 'x', onProgress: (d, t) => progress.push([d, t])});
     assert.deepEqual(
       enc.calls.map((c) => c.length),
       [4, 2],
@@ -136,9 +145,9 @@ describe('evaluateSts', () => {
       [6, 6],
     ]);
     const enc1 = fakeEncoder();
-    const single = await evaluateSts(enc1, DATASETS, {chunkSize: 1, sbertkitVersion: 'x'});
+    const {report: single} = await evaluateSts(enc1, DATASETS, {chunkSize: 1, sbertkitVersion: 'x'});
     assert.equal(enc1.calls.length, 6);
-    const whole = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: 'x'});
+    const {report: whole} = await evaluateSts(fakeEncoder(), DATASETS, {sbertkitVersion: 'x'});
     const strip = (r: typeof whole) => ({...r, encode_seconds: 0});
     assert.deepEqual(strip(chunked), strip(whole));
     assert.deepEqual(strip(single), strip(whole));
@@ -147,23 +156,24 @@ describe('evaluateSts', () => {
   test('model block comes from the encoder, overrides win; created_at only when asked', async () => {
     const spec = {name: 'org/model@abc123', revision: 'abc123', pooling: 'cls', normalize: false} as ModelSpec;
     const enc = fakeEncoder({spec, dimension: 2, pooling: 'mean', normalized: true});
-    const r = await evaluateSts(enc, DATASETS);
+    const {report: r} = await evaluateSts(enc, DATASETS);
     assert.deepEqual(r.model, {name: 'org/model@abc123', revision: 'abc123', dimension: 2, pooling: 'mean', normalized: true});
     assert.equal('created_at' in r, false);
     const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as {version: string};
     assert.equal(r.sbertkit_version, pkg.version);
 
-    const bare = await evaluateSts(fakeEncoder(), DATASETS, {model: {name: 'shown name'}, createdAt: new Date('2024-05-06T07:08:09Z'), sbertkitVersion: 'x'});
+    const {report: bare} = await evaluateSts(fakeEncoder(), DATASETS, {model: {name: 'shown name'}, createdAt: new Date('2024-05-06T07:08:09Z'), sbertkitVersion: 'x'});
     assert.deepEqual(bare.model, {name: 'shown name', dimension: 2, pooling: 'unknown', normalized: false});
     assert.equal(bare.created_at, '2024-05-06T07:08:09.000Z');
     assert.deepEqual(Object.keys(bare).slice(0, 3), ['sbertkit_version', 'model', 'created_at']);
   });
 
   test('bad encoder output and empty input are reported', async () => {
-    const short: StsEncoder = {embed: async (texts) => texts.slice(1).map(() => new Float32Array(2))};
+    const short: StsEncoder = {embed: async (texts) => embeddings(texts.slice(1).map(() => new Float32Array(2)))};
     await assert.rejects(evaluateSts(short, DATASETS), (e: unknown) => e instanceof SbertkitError && e.message === 'encoder returned 5 vectors for 6 texts' && e.exitCode === 3);
-    const ragged: StsEncoder = {embed: async (texts) => texts.map((_, i) => new Float32Array(i === 0 ? 2 : 3))};
-    await assert.rejects(evaluateSts(ragged, DATASETS), /dimension 2 and 3/);
+    // Chunks of different dimensions (one text per call, the first of dimension 2).
+    const ragged: StsEncoder = {embed: async (texts) => embeddings(texts.map(() => new Float32Array(texts[0] === S[0] ? 2 : 3)))};
+    await assert.rejects(evaluateSts(ragged, DATASETS, {chunkSize: 1}), /dimension 2 and 3/);
     await assert.rejects(evaluateSts(fakeEncoder(), []), /no STS dataset/);
     await assert.rejects(evaluateSts(fakeEncoder(), DATASETS, {chunkSize: 0}), RangeError);
   });
@@ -180,19 +190,21 @@ describe('evaluateSts on the shared STS Benchmark test split', () => {
     const encoder: StsEncoder = {
       async embed(texts) {
         calls.push(...texts);
-        return texts.map((t) => {
-          const v = new Float32Array(64);
-          for (const w of t.toLowerCase().match(/[a-z0-9']+/g) ?? []) {
-            let h = 2166136261;
-            for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
-            v[(h >>> 0) % 64] += 1;
-          }
-          return v;
-        });
+        return embeddings(
+          texts.map((t) => {
+            const v = new Float32Array(64);
+            for (const w of t.toLowerCase().match(/[a-z0-9']+/g) ?? []) {
+              let h = 2166136261;
+              for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+              v[(h >>> 0) % 64] += 1;
+            }
+            return v;
+          }),
+        );
       },
     };
     const datasets = await readStsDatasets(files);
-    const report = await evaluateSts(encoder, datasets, {chunkSize: 500, sbertkitVersion: 'x'});
+    const {report} = await evaluateSts(encoder, datasets, {chunkSize: 500, sbertkitVersion: 'x'});
     const unique = new Set(datasets[0].pairs.flatMap((p) => [p.s1, p.s2]));
     assert.equal(report.unique_sentences, unique.size);
     assert.equal(calls.length, unique.size);

@@ -4,7 +4,8 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {SbertkitError} from '../../src/errors.js';
-import {averageScores, parseStsReport, readBaselineReport, toReportScores} from '../../src/eval/sts-report.js';
+import {averageScores, parseStsReport, toReportScores} from '../../src/eval/sts-report.js';
+import {readBaselineReport} from '../../src/pipelines/eval-sts.js';
 import {dataset, report, scoresFrom} from './report-fixtures.js';
 
 let dir: string;

@@ -5,7 +5,8 @@
  */
 import {FixedSizeList, Type, type DataType, type Float, type RecordBatch, type Schema, type Vector} from 'apache-arrow';
 import {SbertkitError} from '../../errors.js';
-import {ID_COLUMN, type VectorFileMetadata, type VectorRecord} from './types.js';
+import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
+import {ID_COLUMN, type VectorBatch, type VectorFileMetadata} from './types.js';
 
 export interface ReadLayout {
   /** undefined: no id column in the file, ids are 0-based row numbers. */
@@ -54,40 +55,62 @@ export function schemaMetadata(schema: Schema): VectorFileMetadata {
 }
 
 /**
- * Yields the records of one batch. `rowOffset` is the 0-based number of the batch's first row in the
- * file (for default ids and messages). Every row must have shape.dimension values; the first row sets
- * it when the type did not. Vectors are copied so a record kept by the caller does not pin the whole
- * batch buffer.
+ * One Arrow batch as a VectorBatch. A non-null FixedSizeList<Float32> column (what sbertkit and most
+ * tools write) becomes a view of the batch's buffer, without a copy; other float lists are copied
+ * row by row into one buffer. `rowOffset` is the 0-based number of the batch's first row in the file
+ * (for default ids and messages). Every row must have shape.dimension values; the first row sets it
+ * when the type did not.
  */
-export function* batchRecords(
-  batch: RecordBatch,
-  layout: ReadLayout,
-  shape: {dimension: number | undefined},
-  file: string,
-  rowOffset: number,
-): Generator<VectorRecord> {
-  const ids = layout.idColumn === undefined ? undefined : (batch.getChild(layout.idColumn) ?? undefined);
-  const vectors = batch.getChild(layout.vectorColumn)!;
-  const fields = layout.fieldNames.map((name) => [name, batch.getChild(name)!] as const);
-  for (let i = 0; i < batch.numRows; i++) {
-    const row = rowOffset + i;
-    const value = vectors.get(i) as Vector<Float> | null;
-    if (value === null) throw new SbertkitError(`row ${row + 1}: '${layout.vectorColumn}' is null`, {file});
-    shape.dimension ??= value.length;
-    if (value.length !== shape.dimension) {
-      throw new SbertkitError(`row ${row + 1}: '${layout.vectorColumn}' has ${value.length} values, expected ${shape.dimension}`, {file});
+export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimension: number | undefined}, file: string, rowOffset: number): VectorBatch {
+  const n = batch.numRows;
+  const idColumn = layout.idColumn === undefined ? undefined : (batch.getChild(layout.idColumn) ?? undefined);
+  const ids: RowId[] = new Array(n);
+  for (let i = 0; i < n; i++) ids[i] = idColumn === undefined ? rowOffset + i : idValue(idColumn.get(i), rowOffset + i, file);
+
+  const column = batch.getChild(layout.vectorColumn)!;
+  const data = zeroCopyVectors(column, n, shape.dimension) ?? copyVectors(column, n, layout.vectorColumn, shape, file, rowOffset);
+
+  const fields: Record<string, (string | undefined)[]> = {};
+  for (const name of layout.fieldNames) {
+    const values = batch.getChild(name)!;
+    const cells: (string | undefined)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const cell: unknown = values.get(i);
+      cells[i] = cell === null || cell === undefined ? undefined : typeof cell === 'string' ? cell : String(cell);
     }
-    const vector = Float32Array.from(value.toArray() as ArrayLike<number>);
-    const record: VectorRecord = {id: ids === undefined ? row : idValue(ids.get(i), row, file), vector, fields: {}};
-    for (const [name, column] of fields) {
-      const cell: unknown = column.get(i);
-      if (cell !== null && cell !== undefined) record.fields[name] = typeof cell === 'string' ? cell : String(cell);
-    }
-    yield record;
+    fields[name] = cells;
   }
+  return {vectors: new VectorMatrix(ids, shape.dimension ?? 0, data), fields};
 }
 
-function idValue(value: unknown, row: number, file: string): string | number {
+/** The batch's float32 values as a view, when the column is a FixedSizeList<Float32> without nulls. */
+function zeroCopyVectors(column: Vector, n: number, dimension: number | undefined): Float32Array | undefined {
+  const chunk = column.data[0];
+  if (chunk === undefined || column.data.length !== 1 || chunk.type.typeId !== Type.FixedSizeList || chunk.nullCount > 0) return undefined;
+  const size = (chunk.type as FixedSizeList).listSize;
+  const values = chunk.children[0]?.values;
+  if (!(values instanceof Float32Array) || (dimension !== undefined && size !== dimension)) return undefined;
+  // Arrow JS slices child buffers with their parent, so the view starts at this batch's first value.
+  return values.subarray(0, n * size);
+}
+
+function copyVectors(column: Vector, n: number, name: string, shape: {dimension: number | undefined}, file: string, rowOffset: number): Float32Array {
+  let data: Float32Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const row = rowOffset + i;
+    const value = column.get(i) as Vector<Float> | null;
+    if (value === null) throw new SbertkitError(`row ${row + 1}: '${name}' is null`, {file});
+    shape.dimension ??= value.length;
+    if (value.length !== shape.dimension) {
+      throw new SbertkitError(`row ${row + 1}: '${name}' has ${value.length} values, expected ${shape.dimension}`, {file});
+    }
+    data ??= new Float32Array(n * shape.dimension);
+    data.set(value.toArray() as ArrayLike<number>, i * shape.dimension);
+  }
+  return data ?? new Float32Array(0);
+}
+
+function idValue(value: unknown, row: number, file: string): RowId {
   if (typeof value === 'string' || typeof value === 'number') return value;
   // Int64 ids come back as bigint; ids beyond 2^53 stay exact as strings.
   if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : String(value);

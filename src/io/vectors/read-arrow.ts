@@ -13,7 +13,7 @@ import {fileError} from '../input/open-input.js';
 import type {OpenedVectors, VectorColumns} from './types.js';
 import {spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
 import type {VectorFormat} from '../formats.js';
-import {batchRecords, readLayout, schemaMetadata} from './arrow-read.js';
+import {readBatch, readLayout, schemaMetadata} from './arrow-read.js';
 
 export async function openArrowVectors(
   input: string,
@@ -66,7 +66,7 @@ export async function openArrowVectors(
     dimension: layout.dimension,
     metadata: schemaMetadata(reader.schema),
     fieldNames: layout.fieldNames,
-    async *records(shape) {
+    async *batches(shape) {
       let offset = 0;
       try {
         const batches = reader as AsyncIterable<RecordBatch>;
@@ -79,7 +79,7 @@ export async function openArrowVectors(
             throw arrowError(file, error);
           }
           if (next.done) break;
-          yield* batchRecords(next.value, layout, shape, file, offset);
+          yield readBatch(next.value, layout, shape, file, offset);
           offset += next.value.numRows;
         }
       } finally {

@@ -4,10 +4,19 @@
  */
 import {SbertkitError} from '../../errors.js';
 import {openInput} from '../input/open-input.js';
-import {ID_COLUMN, type OpenedVectors, type VectorColumns} from './types.js';
+import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
+import {ID_COLUMN, type OpenedVectors, type VectorBatch, type VectorColumns} from './types.js';
+
+/** Rows parsed into one batch: JSON parsing copies anyway, so a batch only bounds the buffer size. */
+const BATCH_ROWS = 1024;
+
+interface PendingBatch {
+  ids: RowId[];
+  vectors: number[][];
+  fields: Record<string, (string | undefined)[]>;
+}
 import {jsonType, parseJsonl, stringifyJsonValue} from '../text/line-rows.js';
 import type {Row} from '../text/types.js';
-import type {VectorRecord} from './types.js';
 
 export async function openJsonlVectors(input: string, columns: VectorColumns, stdin?: NodeJS.ReadableStream): Promise<OpenedVectors> {
   const source = await openInput(input, stdin);
@@ -35,7 +44,8 @@ export async function openJsonlVectors(input: string, columns: VectorColumns, st
   const hasIds = columns.idColumn !== undefined || idColumn in firstValues;
   const fieldNames = Object.keys(firstValues).filter((key) => key !== vectorColumn && key !== idColumn);
 
-  const toRecord = (row: Row, index: number, shape: {dimension: number | undefined}): VectorRecord => {
+  /** Parses one row into `batch` at its next index. */
+  const addRow = (row: Row, index: number, shape: {dimension: number | undefined}, batch: PendingBatch): void => {
     const values = row.values!;
     const where = {file, line: row.line};
     const vector = values[vectorColumn];
@@ -47,7 +57,7 @@ export async function openJsonlVectors(input: string, columns: VectorColumns, st
     if (vector.length !== shape.dimension) {
       throw new SbertkitError(`field '${vectorColumn}' has ${vector.length} values, expected ${shape.dimension}`, {...where, field: vectorColumn});
     }
-    let id: string | number = index;
+    let id: RowId = index;
     if (hasIds) {
       const value = values[idColumn];
       if (typeof value !== 'string' && typeof value !== 'number') {
@@ -56,23 +66,41 @@ export async function openJsonlVectors(input: string, columns: VectorColumns, st
       }
       id = value;
     }
-    const fields: Record<string, string> = {};
+    const at = batch.ids.length;
+    batch.ids.push(id);
+    batch.vectors.push(vector as number[]);
+    // A later row may add a key: its column starts here, missing (undefined) for the rows before.
     for (const key of Object.keys(values)) {
       if (key === vectorColumn || key === idColumn || values[key] === null) continue;
-      fields[key] = stringifyJsonValue(values[key]);
+      (batch.fields[key] ??= new Array(at))[at] = stringifyJsonValue(values[key]);
     }
-    return {id, vector: Float32Array.from(vector as number[]), fields};
   };
+
+  const finish = (batch: PendingBatch, dimension: number): VectorBatch => {
+    const data = new Float32Array(batch.ids.length * dimension);
+    batch.vectors.forEach((vector, i) => data.set(vector, i * dimension));
+    for (const cells of Object.values(batch.fields)) cells.length = batch.ids.length;
+    return {vectors: new VectorMatrix(batch.ids, dimension, data), fields: batch.fields};
+  };
+  const newBatch = (): PendingBatch => ({ids: [], vectors: [], fields: {}});
 
   return {
     dimension: undefined,
     metadata: {},
     fieldNames,
-    async *records(shape) {
+    async *batches(shape) {
       try {
         let index = 0;
-        if (first !== undefined) yield toRecord(first, index++, shape);
-        for await (const row of parsed.rows) yield toRecord(row, index++, shape);
+        let batch = newBatch();
+        if (first !== undefined) addRow(first, index++, shape, batch);
+        for await (const row of parsed.rows) {
+          addRow(row, index++, shape, batch);
+          if (batch.ids.length >= BATCH_ROWS) {
+            yield finish(batch, shape.dimension!);
+            batch = newBatch();
+          }
+        }
+        if (batch.ids.length > 0) yield finish(batch, shape.dimension!);
       } finally {
         await source.close();
       }

@@ -12,7 +12,7 @@ import {STDIN} from '../formats.js';
 import {checkReadableFile} from '../input/open-input.js';
 import type {OpenedVectors, VectorColumns} from './types.js';
 import {spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
-import {batchRecords, readLayout} from './arrow-read.js';
+import {readBatch, readLayout} from './arrow-read.js';
 
 /** parquet-wasm/arrow-rs store the Arrow schema under this key; it is not user metadata. */
 const ARROW_SCHEMA_KEY = 'ARROW:schema';
@@ -70,7 +70,7 @@ export async function openParquetVectors(
     dimension: layout.dimension,
     metadata,
     fieldNames: layout.fieldNames,
-    async *records(shape) {
+    async *batches(shape) {
       let offset = 0;
       try {
         for (let group = 0; group < rowGroups; group++) {
@@ -82,7 +82,7 @@ export async function openParquetVectors(
             throw parquetError(file, error);
           }
           for (const batch of table.batches) {
-            yield* batchRecords(batch, layout, shape, file, offset);
+            yield readBatch(batch, layout, shape, file, offset);
             offset += batch.numRows;
           }
         }

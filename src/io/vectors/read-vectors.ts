@@ -5,7 +5,8 @@
  */
 import {SbertkitError} from '../../errors.js';
 import {detectVectorFormat, STDIN, STDIN_NAME, VECTOR_FORMATS} from '../formats.js';
-import type {OpenedVectors, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
+import {VectorMatrix} from '../../vectors/matrix.js';
+import type {OpenedVectors, VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
 import type {VectorFormat} from '../formats.js';
 
 export interface ReadVectorsOptions {
@@ -29,7 +30,12 @@ export interface VectorSource {
   metadata: VectorFileMetadata;
   /** Columns other than the id and vector columns, as written by --keep-columns. */
   fieldNames: string[];
-  /** Single-use; every row's vector length is checked against `dimension`. */
+  /**
+   * The rows batch by batch, each a VectorMatrix (a view of the file's buffer where the layout allows)
+   * plus its kept columns. Single-use, and shares its position with `records`: read one or the other.
+   */
+  batches: AsyncIterable<VectorBatch>;
+  /** The rows one by one, each vector copied out of its batch so a kept record pins no batch buffer. */
   records: AsyncIterable<VectorRecord>;
   /** Releases the file (and any stdin temp copy) when the records will not be read to the end. */
   close(): Promise<void>;
@@ -48,10 +54,10 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     : await (await import('./read-arrow.js')).openArrowVectors(input, file, format, columns, options.stdin);
 
   const shape: VectorShape = {dimension: opened.dimension};
-  const generator = opened.records(shape);
-  let first: IteratorResult<VectorRecord> | undefined;
+  const generator = opened.batches(shape);
+  let first: IteratorResult<VectorBatch> | undefined;
   if (shape.dimension === undefined) {
-    // Peek one record so callers know the dimension before they start (e.g. to size a matrix).
+    // Peek one batch so callers know the dimension before they start (e.g. to size a matrix).
     try {
       first = await generator.next();
     } catch (error) {
@@ -60,9 +66,13 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     }
   }
 
-  async function* records(): AsyncGenerator<VectorRecord> {
+  async function* batches(): AsyncGenerator<VectorBatch> {
     if (first !== undefined && !first.done) yield first.value;
     yield* generator;
+  }
+  const batchStream = batches();
+  async function* records(): AsyncGenerator<VectorRecord> {
+    for await (const batch of batchStream) yield* batchToRecords(batch);
   }
   return {
     file,
@@ -70,10 +80,52 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     dimension: shape.dimension ?? 0,
     metadata: opened.metadata,
     fieldNames: opened.fieldNames,
+    batches: batchStream,
     records: records(),
     close: async () => {
       await generator.return(undefined);
       await opened.close();
     },
   };
+}
+
+function* batchToRecords({vectors, fields}: VectorBatch): Generator<VectorRecord> {
+  const columns = Object.entries(fields);
+  for (let i = 0; i < vectors.rows; i++) {
+    const record: VectorRecord = {id: vectors.ids[i]!, vector: vectors.row(i).slice(), fields: {}};
+    for (const [name, cells] of columns) if (cells[i] !== undefined) record.fields[name] = cells[i]!;
+    yield record;
+  }
+}
+
+/** A whole vector file in memory: one matrix (one copy of each batch into a single buffer) and its kept columns. */
+export interface VectorTable {
+  file: string;
+  format: VectorFormat;
+  metadata: VectorFileMetadata;
+  vectors: VectorMatrix;
+  /** Kept columns, one array per column aligned with the matrix rows (undefined = missing). */
+  fields: Record<string, (string | undefined)[]>;
+}
+
+export async function readVectorMatrix(input: string, options: ReadVectorsOptions = {}): Promise<VectorTable> {
+  const source = await openVectors(input, options);
+  const parts: VectorMatrix[] = [];
+  const fields: Record<string, (string | undefined)[]> = {};
+  let rows = 0;
+  try {
+    for await (const batch of source.batches) {
+      for (const [name, cells] of Object.entries(batch.fields)) {
+        const column = (fields[name] ??= new Array(rows));
+        column.length = rows;
+        for (const cell of cells) column.push(cell);
+      }
+      rows += batch.vectors.rows;
+      parts.push(batch.vectors);
+    }
+  } finally {
+    await source.close();
+  }
+  for (const column of Object.values(fields)) column.length = rows;
+  return {file: source.file, format: source.format, metadata: source.metadata, vectors: VectorMatrix.concat(parts, source.dimension), fields};
 }

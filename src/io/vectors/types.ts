@@ -1,3 +1,5 @@
+import type {VectorMatrix} from '../../vectors/matrix.js';
+
 /** Shared types of the vector file readers and writers: records, metadata, and the per-format reader contract. */
 
 /** Column names of the vector files sbertkit writes (and the defaults it reads). */
@@ -11,6 +13,15 @@ export interface VectorRecord {
   fields: Record<string, string>;
 }
 
+/**
+ * One batch of a vector file: its rows as a matrix (ids + one buffer, a view of the file's batch when
+ * the layout allows) and the kept columns, column by column (undefined = missing).
+ */
+export interface VectorBatch {
+  vectors: VectorMatrix;
+  fields: Record<string, (string | undefined)[]>;
+}
+
 /** Key/value metadata written into a vector file's schema (model name, dimension, pooling, normalize...). */
 export type VectorFileMetadata = Record<string, string>;
 
@@ -21,7 +32,7 @@ export interface OpenedVectors {
   metadata: VectorFileMetadata;
   fieldNames: string[];
   /** Checks every row against shape.dimension, which the first row sets when it is undefined. */
-  records(shape: VectorShape): AsyncGenerator<VectorRecord>;
+  batches(shape: VectorShape): AsyncGenerator<VectorBatch>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,11 @@
 /**
- * Flags shared by every command that encodes text, and the one function that turns them into a loaded
- * encoder, so all six commands name and treat --model, --threads, --batch-size... the same way.
+ * Flags shared by every command that loads a model, and the one function that turns their values
+ * into an encoder loader, so all six commands name and treat --model, --threads, --batch-size... the
+ * same way. The value types come from the flag definitions (InferredFlags), not a copied interface.
  */
-import {Flags} from '@oclif/core';
+import {Flags, type Interfaces} from '@oclif/core';
 import {Encoder, ENCODER_DEFAULTS} from '../encoder/encoder.js';
+import type {SentenceEncoder} from '../encoder/types.js';
 import {resolveModel} from '../models/resolve.js';
 import {createDownloadProgress} from './download-progress.js';
 
@@ -23,36 +25,28 @@ export const modelFlags = {
   threads: Flags.integer({description: 'ONNX Runtime threads (default: all cores); above 1, batches run in parallel on one single-threaded session per thread.', min: 1, helpGroup: 'ENCODER'}),
 };
 
-export interface EncoderFlagValues {
-  model?: string;
-  'model-file'?: string;
-  offline: boolean;
-  'batch-size': number;
-  'max-tokens': number;
-  'window-size': number;
-  'max-seq-length'?: number;
-  normalize?: boolean;
-  threads?: number;
-  quiet: boolean;
-}
+export type ModelFlagValues = Interfaces.InferredFlags<typeof modelFlags>;
 
-export async function loadEncoderFromFlags(flags: EncoderFlagValues): Promise<Encoder> {
-  const status = (message: string) => {
-    if (!flags.quiet) process.stderr.write(`${message}\n`);
+/**
+ * A loader for the model the flags name. `status` receives conversion/download lines; `quiet`
+ * hides the download bar.
+ */
+export function encoderLoader(flags: ModelFlagValues, options: {status: (message: string) => void; quiet: boolean}): () => Promise<SentenceEncoder> {
+  return async () => {
+    const spec = await resolveModel(flags.model, {
+      modelFile: flags['model-file'],
+      // HF_HUB_OFFLINE is honoured by the hub settings themselves.
+      offline: flags.offline,
+      progress: createDownloadProgress(options.quiet),
+      onStatus: options.status,
+    });
+    return Encoder.load(spec, {
+      batchSize: flags['batch-size'],
+      maxTokens: flags['max-tokens'],
+      windowSize: flags['window-size'],
+      maxSeqLength: flags['max-seq-length'],
+      normalize: flags.normalize,
+      threads: flags.threads,
+    });
   };
-  const spec = await resolveModel(flags.model, {
-    modelFile: flags['model-file'],
-    // HF_HUB_OFFLINE is honoured by the hub settings themselves.
-    offline: flags.offline,
-    progress: createDownloadProgress(flags.quiet),
-    onStatus: status,
-  });
-  return Encoder.load(spec, {
-    batchSize: flags['batch-size'],
-    maxTokens: flags['max-tokens'],
-    windowSize: flags['window-size'],
-    maxSeqLength: flags['max-seq-length'],
-    normalize: flags.normalize,
-    threads: flags.threads,
-  });
 }
