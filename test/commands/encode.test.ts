@@ -4,16 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import {existsSync, readdirSync} from 'node:fs';
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {after, before, describe, test} from 'node:test';
+import {before, describe, test} from 'node:test';
 import {DuckDBInstance} from '@duckdb/node-api';
 import {tableFromIPC} from 'apache-arrow';
 import {TINY_BERT, writeBertModelFolder, type BertFolder} from '../helpers/bert-fixture.js';
 import {runCli, runShell} from '../helpers/cli.js';
 import {cosine} from '../helpers/vector-math.js';
 import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
+import {tempDir} from '../helpers/tmp.js';
 
 const MAX_SEQ = 20;
 let dir: string;
@@ -34,14 +34,10 @@ function reference(text: string): Float64Array {
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sbertkit-cli-encode-'));
+  dir = await tempDir();
   model = await writeBertModelFolder(join(dir, 'model'), {config: TINY_BERT, pooling: 'mean', normalize: true, maxSeqLength: MAX_SEQ});
   await writeFile(join(dir, 'in.csv'), '\uFEFFid,text,lang\r\n' + ROWS.map((r) => [r.id, r.text, r.lang].map(csvCell).join(',')).join('\r\n') + '\r\n');
 });
-after(async () => {
-  await rm(dir, {recursive: true, force: true});
-});
-
 describe('sbertkit encode', () => {
   test('CSV -> Parquet with id and kept columns, metadata, vectors equal to the reference', async () => {
     const out = join(dir, 'out.parquet');

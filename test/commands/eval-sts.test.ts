@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {after, before, describe, test} from 'node:test';
+import {before, describe, test} from 'node:test';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {naiveSpearman} from '../helpers/naive-stats.js';
 import {sharedDir} from '../helpers/paths.js';
+import {tempDir} from '../helpers/tmp.js';
 
 let dir: string;
 let modelDir: string;
@@ -33,7 +33,7 @@ const PAIRS: Array<[string, string, number]> = [
 ];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sbertkit-cli-sts-'));
+  dir = await tempDir();
   modelDir = (await writeBertModelFolder(join(dir, 'model'), {config: TINY_BERT, pooling: 'mean', normalize: true, maxSeqLength: 32})).dir;
   await writeFile(join(dir, 'pairs.tsv'), 'sentence1\tsentence2\tscore\n' + PAIRS.map((p) => p.join('\t')).join('\n') + '\n');
   // The same pairs in the original STS Benchmark layout (no header, 7 fields; 9 on some lines).
@@ -42,10 +42,6 @@ before(async () => {
     PAIRS.map((p, i) => ['main-captions', 'MSRvid', '2012test', String(i).padStart(4, '0'), p[2].toFixed(3), p[0], p[1], ...(i % 2 ? ['src-a', 'src-b'] : [])].join('\t')).join('\n') + '\n',
   );
 });
-after(async () => {
-  await rm(dir, {recursive: true, force: true});
-});
-
 describe('sbertkit eval-sts', () => {
   test('cosine Spearman equals a naive recomputation from vectors written by encode', async () => {
     const r = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);

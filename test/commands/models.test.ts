@@ -4,8 +4,7 @@
  * `models info` describe what is cached. Vectors are checked against the independent forward pass.
  */
 import assert from 'node:assert/strict';
-import {readdir, readFile, mkdtemp, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {readdir, readFile} from 'node:fs/promises';
 import {join, relative} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {TINY_BERT, writeBertModelFolder, type BertFolder} from '../helpers/bert-fixture.js';
@@ -13,6 +12,7 @@ import {runCli} from '../helpers/cli.js';
 import {FakeHub} from '../helpers/hub-server.js';
 import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
 import {cosine} from '../helpers/vector-math.js';
+import {tempDir} from '../helpers/tmp.js';
 
 const REPO = 'acme/tiny-bert';
 const MAX_SEQ = 24;
@@ -33,7 +33,7 @@ async function filesOf(folder: string): Promise<Record<string, Buffer>> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sbertkit-cli-models-'));
+  dir = await tempDir();
   model = await writeBertModelFolder(join(dir, 'source-model'), {config: TINY_BERT, pooling: 'cls', normalize: true, maxSeqLength: MAX_SEQ});
   hub = await FakeHub.start();
   hub.addRepo({id: REPO, commits: [{files: await filesOf(model.dir)}]});
@@ -42,7 +42,6 @@ before(async () => {
 });
 after(async () => {
   await hub?.stop();
-  await rm(dir, {recursive: true, force: true});
 });
 
 describe('hub ids through the CLI', () => {

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import {planBatches} from '../../src/encoder/batching.js';
+import {mulberry32} from '../helpers/prng.js';
 
-/** Deterministic pseudo-random lengths (LCG), so failures reproduce. */
+/** Deterministic pseudo-random lengths 0..129 from the tests' one seeded PRNG, so failures reproduce. */
 function lengths(n: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({length: n}, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s % 130;
-  });
+  const rand = mulberry32(seed);
+  return Array.from({length: n}, () => Math.floor(rand() * 130));
 }
 
 test('every index appears exactly once and each batch respects rows and token budget', () => {

@@ -4,10 +4,9 @@
  * batch size, window size, token budget and thread count.
  */
 import assert from 'node:assert/strict';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {after, before, describe, test} from 'node:test';
+import {before, describe, test} from 'node:test';
 import {Encoder} from '../../src/encoder/encoder.js';
 import {SbertkitError} from '../../src/errors.js';
 import {GraphBuilder} from '../../src/onnx/graph-builder.js';
@@ -17,6 +16,7 @@ import type {PoolingMode} from '../../src/models/spec.js';
 import {makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
 import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
 import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
+import {tempDir} from '../helpers/tmp.js';
 
 const MAX_SEQ = 24;
 
@@ -70,12 +70,8 @@ function maxAbsDiffAll(a: Float32Array[], b: Float32Array[]): number {
 }
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sbertkit-encoder-'));
+  root = await tempDir();
 });
-after(async () => {
-  await rm(root, {recursive: true, force: true});
-});
-
 describe('encoder vs independent forward pass', () => {
   for (const pooling of ['mean', 'cls', 'max', 'lasttoken'] as const) {
     test(`${pooling} pooling matches the reference (cosine >= 0.99999, values within 1e-4)`, async () => {

@@ -6,14 +6,14 @@
  */
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import {mkdtemp, readFile, rm, stat} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {readFile, stat} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {Tokenizer} from '@huggingface/tokenizers';
 import {TINY_BERT, SPECIAL_TOKENS, writeBertModelFolder, type BertFolder} from '../helpers/bert-fixture.js';
 import {erf, l2Normalize, referencePool, referenceSentenceEmbedding, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
 import {repoRoot} from '../helpers/paths.js';
+import {tempDir} from '../helpers/tmp.js';
 
 const H = TINY_BERT.hidden;
 
@@ -93,12 +93,8 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
 
 let root: string;
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sbertkit-fixture-'));
+  root = await tempDir();
 });
-after(async () => {
-  await rm(root, {recursive: true, force: true});
-});
-
 test('reference erf matches table values', () => {
   // Values of erf from standard tables (Abramowitz & Stegun 7.1, extended precision).
   const table: Array<[number, number]> = [

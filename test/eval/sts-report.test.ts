@@ -1,21 +1,17 @@
-import {after, before, describe, test} from 'node:test';
+import {before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {SbertkitError} from '../../src/errors.js';
 import {averageScores, parseStsReport, toReportScores} from '../../src/eval/sts-report.js';
 import {readBaselineReport} from '../../src/pipelines/eval-sts.js';
 import {dataset, report, scoresFrom} from './report-fixtures.js';
+import {tempDir} from '../helpers/tmp.js';
 
 let dir: string;
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sbertkit-sts-report-'));
+  dir = await tempDir();
 });
-after(async () => {
-  await rm(dir, {recursive: true, force: true});
-});
-
 describe('score names', () => {
   test('sentence-transformers names map to MTEB-style keys; main_score is cosine Spearman', () => {
     const st = {

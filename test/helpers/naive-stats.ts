@@ -1,4 +1,3 @@
-import {mulberry32} from './prng.js';
 
 /**
  * Deliberately naive reference statistics for tests, written independently of
@@ -33,6 +32,3 @@ export function naivePearson(x: number[], y: number[]): number {
 }
 
 export const naiveSpearman = (x: number[], y: number[]): number => naivePearson(naiveRanks(x), naiveRanks(y));
-
-/** Seeded PRNG so failures reproduce. */
-export const rng = mulberry32;

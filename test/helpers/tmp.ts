@@ -1,18 +1,23 @@
-/** Temp folders for the io tests, removed after each test file. */
-import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+/** The one way tests make temp folders: each is removed when its test file finishes. */
+import {rmSync} from 'node:fs';
+import {mkdtemp, readdir, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
-import {after} from 'node:test';
 
+/**
+ * Removed when the process exits rather than in a node:test hook: the test runner gives each file
+ * its own process, and a module that registers a hook at import would turn a test file started as
+ * a plain child script (hub.test.ts does that) into a test run printing TAP on stdout.
+ */
 const created: string[] = [];
-after(async () => {
-  await Promise.all(created.map((dir) => rm(dir, {recursive: true, force: true})));
+process.on('exit', () => {
+  for (const dir of created) rmSync(dir, {recursive: true, force: true});
 });
 
 /** A fresh folder under os.tmpdir(), removed when the test file finishes. */
 export async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'sbertkit-io-test-'));
+  const dir = await mkdtemp(join(tmpdir(), 'sbertkit-test-'));
   created.push(dir);
   return dir;
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
-import {lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, unlink, utimes, writeFile} from 'node:fs/promises';
+import {lstat, mkdir, readdir, readFile, readlink, symlink, unlink, utimes, writeFile} from 'node:fs/promises';
 import {homedir, hostname, tmpdir} from 'node:os';
 import {dirname, isAbsolute, join, relative, resolve} from 'node:path';
 import {describe, test, type TestContext} from 'node:test';
@@ -20,6 +20,7 @@ import {
   resolveHubModel,
 } from '../../src/models/hub/index.js';
 import {type FakeCommit, FakeHub, type FakeRepoSpec, gitBlobSha1, isLfs, sampleModelFiles, sha256Hex} from '../helpers/hub-server.js';
+import {tempDir} from '../helpers/tmp.js';
 
 const FAST = {retryDelayMs: 5, lockPollMs: 10};
 const CHILD_ENV = 'SBERTKIT_HUB_CHILD';
@@ -32,8 +33,7 @@ function expectedEtag(file: string, bytes: Buffer): string {
 async function setup(t: TestContext, repos: FakeRepoSpec[]) {
   const hub = await FakeHub.start();
   t.after(() => hub.stop());
-  const cacheDir = await mkdtemp(join(tmpdir(), 'sbertkit-hub-'));
-  t.after(() => rm(cacheDir, {recursive: true, force: true}));
+  const cacheDir = await tempDir();
   const added = repos.map((r) => hub.addRepo(r));
   const options = (extra: ResolveHubOptions = {}): ResolveHubOptions => ({endpoint: hub.endpoint, cacheDir, env: {}, tuning: FAST, ...extra});
   return {hub, cacheDir, repos: added, options};
@@ -482,8 +482,7 @@ if (process.env[CHILD_ENV] !== undefined) {
     });
 
     test('a cache written by hand the way Python writes it is used as is, without network', async (t) => {
-      const cacheDir = await mkdtemp(join(tmpdir(), 'sbertkit-hub-py-'));
-      t.after(() => rm(cacheDir, {recursive: true, force: true}));
+      const cacheDir = await tempDir();
       const commit = 'c0ffee'.padEnd(40, '0');
       const root = join(cacheDir, 'models--pyorg--pymodel');
       const files = sampleModelFiles({onnxBytes: 4096});

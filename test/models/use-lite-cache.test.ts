@@ -3,25 +3,19 @@
  * again without converting, repaired when damaged. Every test uses its own temp cache, never the user's.
  */
 import assert from 'node:assert/strict';
-import {mkdtemp, readdir, rm, stat, unlink} from 'node:fs/promises';
-import {homedir, tmpdir} from 'node:os';
+import {readdir, stat, unlink} from 'node:fs/promises';
+import {homedir} from 'node:os';
 import {join} from 'node:path';
-import {after, describe, test} from 'node:test';
+import {describe, test} from 'node:test';
 import {SbertkitError} from '../../src/errors.js';
 import {sbertkitCacheDir} from '../../src/models/cache-dir.js';
 import {BUILTIN_MODELS, DEFAULT_MODEL, ensureBuiltinModel, isBuiltinModelName} from '../../src/models/builtin/index.js';
 import {useLiteSourcePackage} from '../../src/models/builtin/use-lite/source-package.js';
 import {USE_LITE_FILES} from '../../src/models/builtin/use-lite/layout.js';
+import {tempDir} from '../helpers/tmp.js';
 
-const temps: string[] = [];
-async function tempCache(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'sbertkit-cache-'));
-  temps.push(dir);
-  return dir;
-}
-after(async () => {
-  await Promise.all(temps.map((d) => rm(d, {recursive: true, force: true})));
-});
+/** A fresh sbertkit cache folder, removed when the file's tests end. */
+const tempCache = tempDir;
 
 /** Entries of <cache>/builtin/use-lite: must be exactly the finished revision folder, no temp or stale dirs. */
 async function cacheEntries(cacheDir: string): Promise<string[]> {

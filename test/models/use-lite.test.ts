@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import {existsSync, readFileSync} from 'node:fs';
-import {mkdtemp, readFile, rm} from 'node:fs/promises';
+import {readFile} from 'node:fs/promises';
 import {createRequire} from 'node:module';
-import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {Tokenizer} from '@huggingface/tokenizers';
@@ -20,8 +19,9 @@ import {readUseLiteWeights} from '../../src/models/builtin/use-lite/read-weights
 import {useLiteSourcePackage} from '../../src/models/builtin/use-lite/source-package.js';
 import {loadTfjsGraph, TfjsGraph} from '../../src/models/builtin/use-lite/tfjs-model.js';
 import {sharedDir} from '../helpers/paths.js';
-import {mulberry32 as prng} from '../helpers/prng.js';
+import {mulberry32} from '../helpers/prng.js';
 import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
+import {tempDir} from '../helpers/tmp.js';
 
 const MAX_SEQ = 128;
 const DIM = 512;
@@ -42,7 +42,7 @@ const EXTRAS = [
 ];
 
 function generatedSentences(): string[] {
-  const rand = prng(20240517);
+  const rand = mulberry32(20240517);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const out: string[] = [];
   for (let i = 0; i < 220; i++) {
@@ -146,7 +146,7 @@ describe('built-in use-lite vs the TF.js reference', () => {
   const ourIds = (s: string): number[] => tokenizer.encode(s).ids.slice(0, MAX_SEQ);
 
   before(async () => {
-    cacheDir = await mkdtemp(join(tmpdir(), 'sbertkit-use-lite-'));
+    cacheDir = await tempDir();
     ({dir: folder} = await ensureBuiltinModel('builtin:use-lite', {cacheDir}));
     session = await ort.InferenceSession.create(join(folder, 'onnx', 'model.onnx'));
     const tokenizerJson = JSON.parse(await readFile(join(folder, 'tokenizer.json'), 'utf8')) as object;
@@ -157,7 +157,6 @@ describe('built-in use-lite vs the TF.js reference', () => {
 
   after(async () => {
     await session?.release();
-    if (cacheDir !== undefined) await rm(cacheDir, {recursive: true, force: true});
   });
 
   test('the folder has the files and settings the shared encoder reads', async () => {

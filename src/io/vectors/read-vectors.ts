@@ -6,7 +6,7 @@
 import {SbertkitError} from '../../errors.js';
 import {detectVectorFormat, STDIN, STDIN_NAME, VECTOR_FORMATS} from '../formats.js';
 import {VectorMatrix} from '../../vectors/matrix.js';
-import type {OpenedVectors, VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
+import type {VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
 import type {VectorFormat} from '../formats.js';
 
 export interface ReadVectorsOptions {

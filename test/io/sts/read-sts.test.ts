@@ -1,22 +1,18 @@
-import {after, before, describe, test} from 'node:test';
+import {before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {existsSync} from 'node:fs';
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {mkdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {SbertkitError} from '../../../src/errors.js';
 import {datasetBaseName, isOriginalStsLine, readStsDataset, readStsDatasets, uniqueDatasetNames} from '../../../src/io/sts/read-sts.js';
 import {sharedDir} from '../../helpers/paths.js';
+import {tempDir} from '../../helpers/tmp.js';
 
 let dir: string;
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sbertkit-read-sts-'));
+  dir = await tempDir();
 });
-after(async () => {
-  await rm(dir, {recursive: true, force: true});
-});
-
 async function fixture(name: string, content: string): Promise<string> {
   const path = join(dir, name);
   await mkdir(join(path, '..'), {recursive: true});

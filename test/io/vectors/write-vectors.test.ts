@@ -15,17 +15,15 @@ import {openVectors} from '../../../src/io/vectors/read-vectors.js';
 import type {VectorFormat} from '../../../src/io/formats.js';
 import type {VectorRecord} from '../../../src/io/vectors/types.js';
 import {openVectorWriter, type VectorWriterOptions} from '../../../src/io/vectors/write-vectors.js';
+import {mulberry32} from '../../helpers/prng.js';
 import {collect, listDir, tempDir} from '../../helpers/tmp.js';
 
 const METADATA = {model: 'sentence-transformers/all-MiniLM-L6-v2', dimension: '5', pooling: 'mean', normalize: 'true'};
 
 /** Deterministic float32 values with awkward decimals (not short in base 10). */
 function makeRecords(count: number, dimension: number, stringIds = false): VectorRecord[] {
-  let seed = 12345;
-  const next = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648 - 0.5;
-  };
+  const rand = mulberry32(12345);
+  const next = (): number => rand() - 0.5;
   return Array.from({length: count}, (_, i): VectorRecord => ({
     id: stringIds ? `doc-${i}` : i * 3,
     vector: Float32Array.from({length: dimension}, () => next() * (i % 7 === 0 ? 1e-3 : 2)),
