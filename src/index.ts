@@ -29,19 +29,8 @@ export {DEFAULT_MODEL, BUILTIN_MODELS, ensureBuiltinModel} from './models/builti
 export {resolveHubModel, parseHubId, listCachedModels, type DownloadProgress} from './models/hub/index.js';
 export {sbertkitCacheDir} from './models/cache-dir.js';
 
-// io
-export {detectTextFormat, detectVectorFormat, type TextFormat, type VectorFormat} from './io/formats.js';
-export type {Row, TextRecord} from './io/text/types.js';
-export type {VectorRecord, VectorFileMetadata} from './io/vectors/types.js';
-export {openRows, requireColumn} from './io/text/read-rows.js';
-export {openTexts} from './io/text/read-texts.js';
-export {openVectors, readVectorMatrix} from './io/vectors/read-vectors.js';
-export {openVectorWriter, type VectorWriter} from './io/vectors/write-vectors.js';
-export {openRowWriter, resolveRowFormat, rowFormatFromPath, type RowWriter} from './io/rows/write-rows.js';
-export {column, type Column, type ColumnType, type RowFormat, type TypedRow} from './io/rows/types.js';
-export {openOutput} from './io/output/atomic-output.js';
-export {readStsDataset, readStsDatasets, type StsDataset} from './io/sts/read-sts.js';
-export {textTable, markdownTable} from './io/report/table.js';
+// io (the folder's own index lists its parts)
+export * from './io/index.js';
 
 // algorithms and evaluation
 export {pearson, spearman, averageRanks, stsMetrics, cosine, dot, negEuclidean, negManhattan} from './algorithms/sts-metrics.js';

@@ -1,4 +1,8 @@
 /**
+ * src/algorithms: pure functions over vectors and ids (STS correlations now; paraphrase mining,
+ * community detection, k-means and dedupe policies to come). No I/O, no encoder: callers hand them
+ * matrices and get numbers or rows back.
+ *
  * STS (semantic textual similarity) metrics: correlation between gold similarity scores and the
  * similarity a model assigns to each sentence pair. Pure functions, no I/O.
  *

@@ -1,4 +1,9 @@
 /**
+ * src/encoder: model folder -> tokenizer + ONNX Runtime sessions (in worker threads above one thread)
+ * -> `embed(texts)` returning a VectorMatrix, and `embedStream(records)` doing the windowed length sort,
+ * token-budget batching, order restoration, pooling and normalization. Depends on models/ (the
+ * ModelSpec) and vectors/matrix; knows nothing about files, flags or oclif.
+ *
  * The shared sentence encoder: tokenizer + ONNX session + pooling, with windowed length-sorted
  * batching. It knows nothing about files or flags; commands hand it texts or a record stream.
  */

@@ -1,5 +1,9 @@
 /**
- * STS evaluation pipeline: datasets -> unique sentences -> encoder (in chunks) -> per-dataset
+ * src/eval: model evaluation (STS): the report type and its JSON check (sts-report), the evaluation
+ * itself (this module), CI gates (sts-gates) and the report renderings (render-sts-report). Reads no
+ * files: the eval-sts pipeline reads datasets and baselines through io/ and hands them in.
+ *
+ * STS evaluation: datasets -> unique sentences -> encoder (in chunks) -> per-dataset
  * metrics -> report. The eval-sts command only parses flags, calls this, renders and gates.
  *
  * Each distinct sentence is embedded exactly once, however many pairs or datasets it appears in

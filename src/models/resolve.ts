@@ -1,4 +1,9 @@
 /**
+ * src/models: resolve --model (folder, hub id, built-in) to a local folder and read the
+ * sentence-transformers configs into one typed ModelSpec. Hub download and cache (hub/), the built-in
+ * converter (builtin/) and the offline catalog live here. The encoder depends on models, never the
+ * reverse; this is the folder's entry point.
+ *
  * Turns a --model value into a ModelSpec: omitted or "builtin:NAME" -> the built-in model (converted and
  * cached on first use), an existing folder -> that folder, anything shaped like "org/name[@rev]" -> the
  * Hugging Face cache, downloading what is missing unless offline.

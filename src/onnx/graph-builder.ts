@@ -1,4 +1,7 @@
 /**
+ * src/onnx: building ONNX graphs in code (the built-in model's converter, test fixtures, and the
+ * search graphs of src/vectors to come). Imports nothing of sbertkit's.
+ *
  * A small typed writer for ONNX graphs. The built-in model converter (src/models/builtin) and the test
  * fixtures (test/helpers) both build graphs with it, so there is exactly one place that knows how
  * onnx-proto wants tensors, attributes and value infos spelled.

@@ -1,0 +1,32 @@
+/**
+ * src/io: everything that touches bytes, one folder per concern. The format of a path comes from
+ * formats.ts; the folders, from the bottom up:
+ *
+ * - input/   a path or '-' as a byte stream (gzip, stdin spooling for Parquet/Arrow, JSON files),
+ *            and physical lines with their numbers.
+ * - output/  the atomic output (temp file renamed on success, quiet EPIPE on stdout) and the
+ *            process-exit cleanup of temp files.
+ * - text/    tabular text input: CSV/TSV/JSONL/txt rows with column checks, and the texts picked
+ *            from them (id, text, kept columns). The "file:line: column 'x' not found" lives here.
+ * - sts/     the STS dataset reader (headered files and the original STS Benchmark layout).
+ * - rows/    the one typed rows writer (JSONL, CSV, TSV, Parquet, Arrow) and its encoders.
+ * - vectors/ vector files: the reader (records, or VectorMatrix batches) and the writer, which is
+ *            the rows writer with id + kept columns + embedding.
+ * - report/  the table renderer shared by reports and listings.
+ *
+ * Heavy modules (apache-arrow, parquet-wasm) are loaded only by the format modules that need them.
+ * Nothing inside io/ imports this file; it is the folder's public face for src/index.ts.
+ */
+export {detectTextFormat, detectVectorFormat, STDIN, STDIN_NAME, TEXT_FORMATS, VECTOR_FORMATS, type TextFormat, type VectorFormat} from './formats.js';
+export type {Row, TextRecord} from './text/types.js';
+export type {VectorBatch, VectorRecord, VectorFileMetadata} from './vectors/types.js';
+export {openRows, requireColumn, type RowSource} from './text/read-rows.js';
+export {openTexts, type TextSource} from './text/read-texts.js';
+export {openVectors, readVectorMatrix, type VectorSource, type VectorTable} from './vectors/read-vectors.js';
+export {openVectorWriter, vectorColumns, type VectorWriter} from './vectors/write-vectors.js';
+export {openRowWriter, resolveRowFormat, rowFormatFromPath, type RowWriter} from './rows/write-rows.js';
+export {column, type Column, type ColumnType, type RowFormat, type TypedRow} from './rows/types.js';
+export {openOutput, type OutputSink} from './output/atomic-output.js';
+export {writeTextOutput} from './output/write-text.js';
+export {readStsDataset, readStsDatasets, type StsDataset} from './sts/read-sts.js';
+export {textTable, markdownTable} from './report/table.js';
