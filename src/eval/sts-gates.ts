@@ -9,9 +9,10 @@
  *   fine. Comparisons allow 1e-9 points of slack so float noise (0.57 * 100 = 56.99999999999999)
  *   does not fail a run that is "exactly" at the threshold.
  * - An undefined score (NaN: constant embeddings) always fails: nothing was measured.
- * - Baseline datasets are matched by name. A dataset of this run missing from the baseline (or the
- *   other way round) is a note, not a failure: adding a dataset must not break CI. But if no dataset
- *   matches at all, that is a failure: the gate would check nothing, which usually means renamed files.
+ * - Baseline datasets are matched by name (names depend only on their own file: io/sts/dataset-names).
+ *   A dataset of this run missing from the baseline is a note, not a failure: adding a dataset must
+ *   not break CI. A baseline dataset missing from this run fails: otherwise dropping or renaming a
+ *   file would silently stop checking it. If no dataset matches at all, that fails too.
  */
 import type {StsReport} from './sts-report.js';
 
@@ -75,7 +76,13 @@ export function checkBaseline(report: StsReport, baseline: StsReport, maxDrop: n
       });
     }
   }
-  if (matched === 0 && report.datasets.length > 0) {
+  const inRun = new Set(report.datasets.map((d) => d.name));
+  for (const b of baseline.datasets) {
+    if (!inRun.has(b.name)) {
+      failures.push({gate: 'max-drop', dataset: b.name, message: `${b.name}: in the baseline but not in this run; nothing was compared (--baseline)`});
+    }
+  }
+  if (matched === 0 && report.datasets.length > 0 && baseline.datasets.length === 0) {
     failures.push({
       gate: 'max-drop',
       message: `no dataset of this run is in the baseline (baseline has ${baseline.datasets.map((d) => d.name).join(', ') || 'none'}); --max-drop would check nothing`,
@@ -84,12 +91,10 @@ export function checkBaseline(report: StsReport, baseline: StsReport, maxDrop: n
   return failures;
 }
 
-/** Informational lines about datasets present on only one side of a baseline comparison. */
+/** Informational lines about datasets of this run that the baseline does not have (the other way round fails the gate). */
 export function baselineNotes(report: StsReport, baseline: StsReport): string[] {
   const inBase = new Set(baseline.datasets.map((d) => d.name));
-  const inRun = new Set(report.datasets.map((d) => d.name));
   const notes: string[] = [];
   for (const d of report.datasets) if (!inBase.has(d.name)) notes.push(`${d.name}: not in the baseline; not compared`);
-  for (const d of baseline.datasets) if (!inRun.has(d.name)) notes.push(`${d.name}: in the baseline but not evaluated in this run`);
   return notes;
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {readFile, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
@@ -113,6 +113,35 @@ describe('sbertkit eval-sts', () => {
     const bad = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--quiet', '--baseline', better, '--max-drop', '0.5']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /dropped 2\.00 points/);
+  });
+
+  test('--baseline still checks a dataset after another file is added, and fails for a dataset left out', async () => {
+    const body = 'sentence1\tsentence2\tscore\n' + PAIRS.map((p) => p.join('\t')).join('\n') + '\n';
+    await mkdir(join(dir, 'm1'), {recursive: true});
+    await mkdir(join(dir, 'm2'), {recursive: true});
+    await writeFile(join(dir, 'm1', 'test.tsv'), body);
+    await writeFile(join(dir, 'm2', 'test.tsv'), body);
+    await writeFile(join(dir, 'other.tsv'), body);
+    const base = await runCli(['eval-sts', join(dir, 'm1', 'test.tsv'), join(dir, 'other.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    assert.equal(base.code, 0, base.stderr);
+    const report = JSON.parse(base.stdout);
+    assert.deepEqual(report.datasets.map((d: {name: string}) => d.name), ['test', 'other']);
+    report.datasets[0].cosine_spearman += 0.02; // 'test' regressed by 2 points since the baseline
+    report.datasets[0].main_score = report.datasets[0].cosine_spearman;
+    const baseline = join(dir, 'baseline-two.json');
+    await writeFile(baseline, JSON.stringify(report));
+
+    // A second file named test: its name must be given, and the first keeps the name the baseline knows.
+    const ambiguous = await runCli(['eval-sts', join(dir, 'm1', 'test.tsv'), join(dir, 'm2', 'test.tsv'), '--model', modelDir, '--quiet']);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, /two datasets are named 'test'.*NAME=FILE/);
+    const added = await runCli(['eval-sts', join(dir, 'm1', 'test.tsv'), `m2-test=${join(dir, 'm2', 'test.tsv')}`, join(dir, 'other.tsv'), '--model', modelDir, '--quiet', '--baseline', baseline, '--max-drop', '0.5']);
+    assert.equal(added.code, 1, added.stderr);
+    assert.match(added.stderr, /gate failed: test: cosine Spearman dropped 2\.00 points/);
+
+    const leftOut = await runCli(['eval-sts', join(dir, 'other.tsv'), '--model', modelDir, '--quiet', '--baseline', baseline, '--max-drop', '0.5']);
+    assert.equal(leftOut.code, 1, leftOut.stderr);
+    assert.match(leftOut.stderr, /gate failed: test: in the baseline but not in this run/);
   });
 
   test('bad rows name file and line; --skip-invalid counts them', async () => {

@@ -53,24 +53,30 @@ describe('checkBaseline (points x100)', () => {
     assert.deepEqual(checkBaseline(now, base, 0.73), [], 'drop exactly 0.73 = max-drop passes');
     assert.deepEqual(checkBaseline(now, base, 1), []);
     // 81.20 -> 80.70 is exactly 0.5 points: passes; 80.699 is over.
-    assert.deepEqual(checkBaseline(report([dataset('sts-test', 0.807)]), base, 0.5), []);
-    assert.equal(checkBaseline(report([dataset('sts-test', 0.80699)]), base, 0.5).length, 1);
-    assert.deepEqual(checkBaseline(report([dataset('sts-test', 0.9)]), base, 0), [], 'improvement with max-drop 0');
+    assert.deepEqual(checkBaseline(report([dataset('sts-test', 0.807), dataset('sts-dev', 0.85)]), base, 0.5), []);
+    assert.equal(checkBaseline(report([dataset('sts-test', 0.80699), dataset('sts-dev', 0.85)]), base, 0.5).length, 1);
+    assert.deepEqual(checkBaseline(report([dataset('sts-test', 0.9), dataset('sts-dev', 0.85)]), base, 0), [], 'improvement with max-drop 0');
   });
 
-  test('datasets match by name; one missing from the baseline is a note, none matching is a failure', () => {
+  test('datasets match by name; one missing from the baseline is a note, one missing from the run fails', () => {
     const now = report([dataset('sts-test', 0.812), dataset('new-set', 0.1)]);
-    assert.deepEqual(checkBaseline(now, base, 0.5), []);
-    assert.deepEqual(baselineNotes(now, base), ['new-set: not in the baseline; not compared', 'sts-dev: in the baseline but not evaluated in this run']);
+    assert.deepEqual(checkBaseline(now, base, 0.5).map((f) => f.message), ['sts-dev: in the baseline but not in this run; nothing was compared (--baseline)']);
+    assert.deepEqual(baselineNotes(now, base), ['new-set: not in the baseline; not compared']);
+    const both = report([dataset('sts-test', 0.812), dataset('sts-dev', 0.85), dataset('new-set', 0.1)]);
+    assert.deepEqual(checkBaseline(both, base, 0.5), []);
+    // A renamed dataset: the run's name is new (a note), and every baseline name fails, so CI cannot pass by accident.
     const renamed = report([dataset('test', 0.5)]);
     assert.deepEqual(
       checkBaseline(renamed, base, 0.5).map((f) => f.message),
-      ['no dataset of this run is in the baseline (baseline has sts-test, sts-dev); --max-drop would check nothing'],
+      ['sts-test: in the baseline but not in this run; nothing was compared (--baseline)', 'sts-dev: in the baseline but not in this run; nothing was compared (--baseline)'],
     );
+    const empty = report([]);
+    empty.datasets = [];
+    assert.deepEqual(checkBaseline(now, empty, 0.5).map((f) => f.message), ['no dataset of this run is in the baseline (baseline has none); --max-drop would check nothing']);
   });
 
   test('NaN now fails; NaN baseline cannot be regressed from', () => {
-    assert.equal(checkBaseline(report([dataset('sts-test', NaN)]), base, 5).length, 1);
+    assert.equal(checkBaseline(report([dataset('sts-test', NaN), dataset('sts-dev', 0.85)]), base, 5).length, 1);
     assert.deepEqual(checkBaseline(report([dataset('sts-test', 0.1)]), report([dataset('sts-test', NaN)]), 0.5), []);
   });
 });

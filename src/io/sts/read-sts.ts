@@ -12,11 +12,11 @@
  *
  * Sentences are kept byte-for-byte (no trimming): the model should see what the dataset says.
  */
-import {basename, dirname, extname, resolve} from 'node:path';
 import {Readable} from 'node:stream';
 import {SbertkitError, EXIT} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME} from '../formats.js';
 import {readLines} from '../input/lines.js';
+import {datasetBaseName, namedDatasetInputs} from './dataset-names.js';
 import {openInput} from '../input/open-input.js';
 import {openRows, requireColumn} from '../text/read-rows.js';
 import type {TextFormat} from '../formats.js';
@@ -167,58 +167,6 @@ async function bufferStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Display name of one dataset file: basename without extension, "stdin" for '-'. */
-export function datasetBaseName(input: string): string {
-  if (input === STDIN) return 'stdin';
-  // "sts-test.csv.gz" -> "sts-test": the compression suffix is not part of the name either.
-  const base = basename(input).replace(/\.gz$/i, '');
-  const ext = extname(base);
-  return ext === '' ? base : base.slice(0, -ext.length);
-}
-
-/**
- * Unique display names for several dataset files: the basename without extension, prefixed with
- * as many parent folders as needed to tell files apart ("a/test", "b/test"); "#2", "#3" for the same
- * path given twice.
- */
-export function uniqueDatasetNames(inputs: readonly string[]): string[] {
-  const nameAt = (input: string, depth: number): string => {
-    if (input === STDIN) return 'stdin';
-    const parts: string[] = [datasetBaseName(input)];
-    let dir = dirname(resolve(input));
-    for (let d = 0; d < depth; d++) {
-      const b = basename(dir);
-      if (b === '') break;
-      parts.unshift(b);
-      dir = dirname(dir);
-    }
-    return parts.join('/');
-  };
-  const names = inputs.map((i) => nameAt(i, 0));
-  // Deepen only the names that collide, until nothing collides or paths run out.
-  for (let depth = 1; depth < 64; depth++) {
-    const counts = new Map<string, number>();
-    for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
-    let changed = false;
-    inputs.forEach((input, i) => {
-      if ((counts.get(names[i]) ?? 0) > 1) {
-        const deeper = nameAt(input, depth);
-        if (deeper !== names[i]) {
-          names[i] = deeper;
-          changed = true;
-        }
-      }
-    });
-    if (!changed) break;
-  }
-  const seen = new Map<string, number>();
-  return names.map((n) => {
-    const k = (seen.get(n) ?? 0) + 1;
-    seen.set(n, k);
-    return k === 1 ? n : `${n}#${k}`;
-  });
-}
-
 /**
  * Reads one STS dataset. Throws SbertkitError (file and line) on an invalid row unless skipInvalid,
  * and always when fewer than 2 valid pairs remain or all gold scores are equal — a correlation
@@ -282,8 +230,7 @@ export async function readStsDatasets(inputs: readonly string[], options: ReadSt
   if (inputs.filter((i) => i === STDIN).length > 1) {
     throw new SbertkitError("stdin ('-') can be given only once", {exitCode: EXIT.BAD_INPUT});
   }
-  const names = uniqueDatasetNames(inputs);
   const out: StsDataset[] = [];
-  for (const [i, input] of inputs.entries()) out.push({...(await readStsDataset(input, options)), name: names[i]});
+  for (const {name, file} of namedDatasetInputs(inputs)) out.push({...(await readStsDataset(file, options)), name});
   return out;
 }

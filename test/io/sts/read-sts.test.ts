@@ -5,7 +5,8 @@ import {mkdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {SbertkitError} from '../../../src/errors.js';
-import {datasetBaseName, isOriginalStsLine, readStsDataset, readStsDatasets, uniqueDatasetNames} from '../../../src/io/sts/read-sts.js';
+import {datasetBaseName, namedDatasetInputs} from '../../../src/io/sts/dataset-names.js';
+import {isOriginalStsLine, readStsDataset, readStsDatasets} from '../../../src/io/sts/read-sts.js';
 import {sharedDir} from '../../helpers/paths.js';
 import {tempDir} from '../../helpers/tmp.js';
 
@@ -216,25 +217,35 @@ describe('stdin', () => {
 });
 
 describe('dataset names', () => {
-  test('basename without extension, parent folders only to tell files apart', () => {
+  test('basename without extension; NAME=FILE names a dataset explicitly', () => {
     assert.equal(datasetBaseName('/x/y/sts-test.csv'), 'sts-test');
     assert.equal(datasetBaseName('data/test.tsv.gz'), 'test');
     assert.equal(datasetBaseName('noext'), 'noext');
     assert.equal(datasetBaseName('-'), 'stdin');
-    assert.deepEqual(uniqueDatasetNames(['/d/stsb/test.tsv', '/d/stsb/original/sts-test.csv', '/d/sick/test.tsv']), ['stsb/test', 'sts-test', 'sick/test']);
-    assert.deepEqual(uniqueDatasetNames(['/a/x/test.tsv', '/b/x/test.tsv']), ['a/x/test', 'b/x/test']);
-    assert.deepEqual(uniqueDatasetNames(['/a/test.tsv', '/a/test.tsv']), ['a/test', 'a/test#2']);
+    assert.deepEqual(namedDatasetInputs(['/d/stsb/test.tsv', 'sick=/d/sick/test.tsv', '-']), [
+      {name: 'test', file: '/d/stsb/test.tsv'},
+      {name: 'sick', file: '/d/sick/test.tsv'},
+      {name: 'stdin', file: '-'},
+    ]);
   });
 
-  test('readStsDatasets applies unique names', async () => {
+  test('a name does not depend on which other files are given (a baseline keeps matching)', async () => {
+    const body = 'sentence1\tsentence2\tscore\na\tb\t1\nc\td\t2\n';
+    const test1 = await fixture('m1/test.tsv', body);
+    const other = await fixture('m2/other.tsv', body);
+    assert.deepEqual((await readStsDatasets([test1])).map((d) => d.name), ['test']);
+    assert.deepEqual((await readStsDatasets([test1, other])).map((d) => d.name), ['test', 'other']);
+    assert.deepEqual((await readStsDatasets([other, test1])).map((d) => d.name), ['other', 'test']);
+  });
+
+  test('two files with one name are refused, with the NAME=FILE way out; an existing file with = in its name is a file', async () => {
     const body = 'sentence1\tsentence2\tscore\na\tb\t1\nc\td\t2\n';
     const a = await fixture('n1/dev.tsv', body);
     const b = await fixture('n2/dev.tsv', body);
-    const ds = await readStsDatasets([a, b]);
-    assert.deepEqual(
-      ds.map((d) => d.name),
-      ['n1/dev', 'n2/dev'],
-    );
+    await rejectsWith(readStsDatasets([a, b]), /two datasets are named 'dev' \(.*n1\/dev\.tsv and .*n2\/dev\.tsv\); name them apart with NAME=FILE, e\.g\. n2-dev=/);
+    assert.deepEqual((await readStsDatasets([a, `dev2=${b}`])).map((d) => d.name), ['dev', 'dev2']);
+    const odd = await fixture('x=y.tsv', body);
+    assert.deepEqual((await readStsDatasets([odd])).map((d) => [d.name, d.file]), [['x=y', odd]]);
     await rejectsWith(readStsDatasets(['-', '-']), /stdin \('-'\) can be given only once/);
   });
 });
