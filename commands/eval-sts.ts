@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
+import {numberFlag} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {REPORT_FORMATS} from '../src/eval/render-sts-report.js';
 import {STDIN} from '../src/io/formats.js';
@@ -31,9 +32,9 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
     'score-column': Flags.string({description: 'Column with the gold score.', default: 'score'}),
     format: Flags.option({description: 'Report format (default: from the -o extension .json/.md/.csv, else table).', options: REPORT_FORMATS})(),
     output: Flags.string({char: 'o', description: 'Report file (written atomically), or - for stdout.', default: STDIN}),
-    'min-spearman': Flags.custom<number>({description: "Exit 1 when any dataset's cosine Spearman x100 is below this (e.g. 80).", parse: parseNumber})(),
+    'min-spearman': numberFlag({description: "Exit 1 when any dataset's cosine Spearman x100 is below this (e.g. 80)."}),
     baseline: Flags.string({description: 'A previous --format json report to compare against.'}),
-    'max-drop': Flags.custom<number>({description: 'With --baseline: exit 1 when any dataset drops more than this many points (x100).', dependsOn: ['baseline'], parse: parseNumber})(),
+    'max-drop': numberFlag({description: 'With --baseline: exit 1 when any dataset drops more than this many points (x100).', dependsOn: ['baseline']}),
     'skip-invalid': Flags.boolean({description: 'Skip (and count) rows with an empty sentence or a non-numeric score instead of failing.', default: false}),
     ...modelFlags,
   };
@@ -62,9 +63,3 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
   protected override failures = (result: EvalStsResult) => result.failures;
 }
 
-/** Gate thresholds: plain decimal numbers ("80", "0.5"); anything else is a usage error. */
-async function parseNumber(value: string): Promise<number> {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`expected a number, got '${value}'`);
-  return n;
-}

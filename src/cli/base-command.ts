@@ -11,7 +11,7 @@
 import {Command, Flags} from '@oclif/core';
 import {EXIT, SbertkitError} from '../errors.js';
 import type {PipelineServices} from '../pipelines/context.js';
-import {errorOf, exitCodeOf, type JsonEnvelope} from './envelope.js';
+import {errorOf, exitCodeOf, usageMessage, type JsonEnvelope} from './envelope.js';
 import {encoderLoader, type ModelFlagValues} from './model-flags.js';
 import {createProgress} from './progress.js';
 
@@ -131,8 +131,11 @@ export abstract class SbertkitCommand<T extends object> extends Command {
       process.stderr.write(`${this.prefix()}: ${error.toLine()}\n`);
       this.exit(error.exitCode);
     }
-    // oclif's own errors (bad flags) keep oclif's handling: message plus usage hint.
-    if (error.oclif !== undefined) throw error;
+    // oclif's parse errors (unknown flag, bad value, missing argument): one line and where help is.
+    if (error.oclif !== undefined) {
+      process.stderr.write(`${this.prefix()}: ${usageMessage(error)} (see: ${this.prefix()} --help)\n`);
+      this.exit(exitCodeOf(error));
+    }
     process.stderr.write(`${this.prefix()}: internal error: ${error.stack ?? error.message}\n`);
     this.exit(70);
   }

@@ -36,7 +36,8 @@ export function exitCodeOf(error: unknown): number {
 
 export function errorOf(error: unknown): EnvelopeError {
   const exitCode = exitCodeOf(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const isUsage = (error as {oclif?: unknown}).oclif !== undefined && error instanceof Error;
+  const message = isUsage ? usageMessage(error) : error instanceof Error ? error.message : String(error);
   if (!(error instanceof SbertkitError)) return {message, exitCode};
   return {
     message,
@@ -45,4 +46,20 @@ export function errorOf(error: unknown): EnvelopeError {
     ...(error.line === undefined ? {} : {line: error.line}),
     ...(error.field === undefined ? {} : {field: error.field}),
   };
+}
+
+/**
+ * oclif's parse errors span several lines ("Error: Parsing --batch-size", a tab-indented reason,
+ * "See more help with --help", sometimes the whole help text). One line that says what is wrong:
+ * "--batch-size: expected an integer but received: abc".
+ */
+export function usageMessage(error: Error): string {
+  return error.message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^See more help with/i.test(line) && !/^The following errors? occurred:?$/i.test(line))
+    .join(' ')
+    .replace(/^Parsing (--[\w-]+)\s*/, '$1: ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

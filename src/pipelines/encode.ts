@@ -87,7 +87,8 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
 /** "encoded 3 texts (42 tokens, 0 truncated) with M [dim 384] in 0.4 s (7.5 texts/s) -> out.parquet" */
 export function encodeSummary(r: EncodeResult): string {
   const truncated = r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated';
-  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}`;
+  const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
+  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
 }
 
 /** The output format: --format, else the extension; stdout defaults to JSONL. */

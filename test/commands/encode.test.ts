@@ -128,6 +128,10 @@ describe('sbertkit encode', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.equal(r.stdout.trim().split('\n').length, 1);
+    // Without --quiet the summary says the output stopped early, so a short output is not mistaken for the whole.
+    const told = await runShell(`$SBERTKIT encode ${big} --model ${model.dir} | head -1`);
+    assert.equal(told.code, 0, told.stderr);
+    assert.match(told.stderr.trim(), /^encoded \d+ texts .* -> stdout \(stopped early: the reader of stdout went away\)$/);
   });
 });
 
@@ -162,6 +166,24 @@ describe('sbertkit encode: bad input is one line, non-zero exit, no output file'
     assert.equal(r.code, 3);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, /no-such-model/);
+  });
+
+  test('bad flags and unknown flags: one line that says what is wrong and where help is, exit 2', async () => {
+    for (const [args, pattern] of [
+      [['--bogus'], /^sbertkit encode: Nonexistent flag: --bogus \(see: sbertkit encode --help\)$/],
+      [['--batch-size', 'abc'], /^sbertkit encode: --batch-size: Expected an integer but received: abc \(see: sbertkit encode --help\)$/],
+      [['--threads', '0'], /^sbertkit encode: --threads: Expected an integer greater than or equal to 1 but received: 0 /],
+      [['--format', 'xml'], /^sbertkit encode: Expected --format=xml to be one of: parquet, arrow, arrow-stream, jsonl /],
+    ] as const) {
+      const r = await runCli(['encode', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr.trim(), pattern);
+    }
+    const gate = await runCli(['eval-sts', 'x.tsv', '--min-spearman', 'abc']);
+    assert.equal(gate.code, 2);
+    assert.equal(gate.stderr.trim(), 'sbertkit eval-sts: --min-spearman: expected a number but received: abc (see: sbertkit eval-sts --help)');
   });
 
   test('--help lists examples', async () => {
