@@ -7,29 +7,13 @@
  *   npm run build && node dist/bench/stream-memory.js [--rows N]
  */
 import {spawnSync} from 'node:child_process';
-import {createWriteStream} from 'node:fs';
 import {mkdtempSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parseArgs} from 'node:util';
 import {int, mib, printSection} from './lib/format.js';
 import {repoRoot} from '../test/helpers/paths.js';
-import {mulberry32} from '../test/helpers/prng.js';
-
-const WORDS = 'the a cat dog river city market engineer quietly walked bright old new station morning report team built small large garden'.split(' ');
-
-/** Deterministic synthetic rows (our own words), 6-30 words long, with a quote now and then. */
-async function writeCsv(path: string, rows: number): Promise<void> {
-  const rand = mulberry32(rows);
-  const out = createWriteStream(path);
-  out.write('id,text\n');
-  for (let i = 0; i < rows; i++) {
-    const n = 6 + Math.floor(rand() * 25);
-    const text = Array.from({length: n}, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
-    if (!out.write(`row${i},"${i % 50 === 0 ? `${text} ""quoted""` : text}"\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-}
+import {writeSyntheticCsv} from './lib/synthetic.js';
 
 interface Run {
   rows: number;
@@ -56,7 +40,7 @@ try {
   const runs: Run[] = [];
   for (const rows of [base, 4 * base]) {
     const csv = join(dir, `in-${rows}.csv`);
-    await writeCsv(csv, rows);
+    await writeSyntheticCsv(csv, rows);
     runs.push(encode(csv, join(dir, `out-${rows}.parquet`), rows));
   }
   console.log('sbertkit encode memory benchmark: built-in model, CSV -> Parquet, default window 4096');
