@@ -1,18 +1,13 @@
 /**
- * Owns the onnxruntime-node session. onnxruntime-node is imported here, lazily, so that commands which
- * never encode (and `--help`) do not pay for loading the native runtime.
+ * Owns the onnxruntime-node session of a sentence encoder graph. The runtime itself is loaded lazily
+ * by src/onnx/runtime.ts, so commands that never encode (and `--help`) do not pay for it.
  */
 import {availableParallelism} from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import {EXIT, SbertkitError} from '../errors.js';
+import {loadOrt, type OrtModule} from '../onnx/runtime.js';
 
-type OrtModule = typeof Ort;
-
-let ortPromise: Promise<OrtModule> | undefined;
-export function loadOrt(): Promise<OrtModule> {
-  ortPromise ??= import('onnxruntime-node');
-  return ortPromise;
-}
+export {loadOrt};
 
 /** Output names, in the order we prefer them when the graph does its own pooling or not. */
 const POOLED_OUTPUT = 'sentence_embedding';
