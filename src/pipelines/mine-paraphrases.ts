@@ -1,0 +1,115 @@
+/**
+ * The mine-paraphrases pipeline: texts (encoded once) or a vector file -> exact self search for each
+ * row's top-k neighbours -> distinct pairs best first -> a table of score, id1, id2, text1, text2.
+ */
+import type {SentenceEncoder} from '../encoder/types.js';
+import {minePairs} from '../algorithms/paraphrase-mining.js';
+import {STDIN} from '../io/formats.js';
+import {checkOutputWritable} from '../io/output/atomic-output.js';
+import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/types.js';
+import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
+import {exactSearch} from '../vectors/exact-search.js';
+import type {Metric} from '../vectors/metric.js';
+import {secondsSince, type PipelineServices} from './context.js';
+import {checkComparable, loadVectors, type VectorInputOptions} from './vector-input.js';
+
+export interface MineOptions extends VectorInputOptions {
+  output: string;
+  format?: RowFormat;
+  /** Neighbours looked at per row (sentence-transformers' top_k). */
+  topK: number;
+  /** Pairs kept, best first; 0 = all. */
+  maxPairs: number;
+  threshold?: number;
+  metric: Metric;
+  /** The --model asked for, checked against a vector file's metadata. */
+  model?: string;
+  /** Drop the text1/text2 columns. */
+  noText?: boolean;
+  stdout?: NodeJS.WritableStream;
+}
+
+export interface MineResult {
+  input: string;
+  output: string;
+  format: RowFormat;
+  rows: number;
+  pairs: number;
+  model: string | undefined;
+  metric: Metric;
+  top_k: number;
+  truncated: number;
+  seconds: number;
+  stopped_early: boolean;
+}
+
+export async function runMineParaphrases(options: MineOptions, services: PipelineServices): Promise<MineResult> {
+  const started = performance.now();
+  const format = resolveRowFormat(options.output, options.format, 'jsonl');
+  await checkOutputWritable(options.output);
+  let encoder: SentenceEncoder | undefined;
+  let loaded;
+  try {
+    loaded = await loadVectors(options, async () => (encoder ??= await services.loadEncoder()));
+  } finally {
+    await encoder?.close();
+  }
+  checkComparable(options.model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model: options.model}]);
+
+  const {vectors, texts} = loaded;
+  const progress = services.progress('searching', 'pairs', vectors.rows * vectors.rows);
+  let last = 0;
+  const neighbours = await exactSearch(vectors, vectors, {
+    k: options.topK,
+    metric: options.metric,
+    selfSearch: true,
+    onProgress: (done) => {
+      progress.increment(done - last);
+      last = done;
+    },
+  });
+  progress.stop();
+  const pairs = minePairs(neighbours, {maxPairs: options.maxPairs, threshold: options.threshold});
+
+  const idColumn = (name: string): Column => (vectors.ids.every((id) => typeof id === 'number') ? column.int(name, false) : column.string(name, false));
+  const withText = texts !== undefined && !options.noText;
+  const columns = [column.float('score', false), idColumn('id1'), idColumn('id2'), ...(withText ? [column.string('text1'), column.string('text2')] : [])];
+  const writer = await openRowWriter(options.output, {format, columns, stdout: options.stdout});
+  let written = 0;
+  try {
+    const chunk = 4096;
+    for (let p = 0; p < pairs.scores.length && !writer.closed; p += chunk) {
+      const rows: TypedRow[] = [];
+      for (let q = p; q < Math.min(p + chunk, pairs.scores.length); q++) {
+        const [a, b] = [pairs.a[q]!, pairs.b[q]!];
+        rows.push(withText ? {score: pairs.scores[q]!, id1: vectors.ids[a], id2: vectors.ids[b], text1: texts![a], text2: texts![b]} : {score: pairs.scores[q]!, id1: vectors.ids[a], id2: vectors.ids[b]});
+      }
+      await writer.write(rows);
+      written += rows.length;
+    }
+    const stoppedEarly = writer.closed;
+    await writer.commit();
+    return {
+      input: options.input,
+      output: options.output,
+      format,
+      rows: vectors.rows,
+      pairs: written,
+      model: loaded.model,
+      metric: options.metric,
+      top_k: options.topK,
+      truncated: loaded.stats.truncated,
+      seconds: secondsSince(started),
+      stopped_early: stoppedEarly,
+    };
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+export function mineSummary(r: MineResult): string {
+  const truncated = r.truncated > 0 ? `, ${r.truncated} texts truncated` : '';
+  const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
+  return `mine-paraphrases: ${r.pairs} pairs from ${r.rows} rows (top-${r.top_k} ${r.metric}) with ${r.model ?? 'unknown model'}${truncated} in ${r.seconds.toFixed(1)} s -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
+}
