@@ -115,6 +115,8 @@ class PoolWorker {
 export class SessionPool implements BatchRunner {
   private lastStop?: SbertkitError;
   private closed = false;
+  /** Batches sent and not settled yet, so close() can wait for them. */
+  private readonly running = new Set<Promise<void>>();
 
   /** The live workers: one that stops is removed, so no batch is sent to it any more. */
   private readonly workers: PoolWorker[];
@@ -166,13 +168,29 @@ export class SessionPool implements BatchRunner {
     if (this.workers.length === 0) return Promise.reject(this.noWorkerError());
     // The least busy worker: batches differ in size, so strict turns would leave a worker idle.
     const entry = this.workers.reduce((best, w) => (w.inFlight < best.inFlight ? w : best));
-    return entry.run(batch);
+    const result = entry.run(batch);
+    this.track(result);
+    return result;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    // Terminating a thread while ORT's native run() is busy in it aborts the whole process ("terminate
+    // called after throwing an instance of 'Napi::Error'"), e.g. when one batch failed and the encoder
+    // closes while others still run; so the batches already started finish first.
+    await Promise.all(this.running);
     const live = this.workers.splice(0);
     await Promise.all(live.map((w) => w.terminate()));
+  }
+
+  /** Keeps `result` in `running` until it settles, either way. */
+  private track(result: Promise<BatchOutput>): void {
+    const settled = result.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
   }
 
   private remove(worker: PoolWorker, error: SbertkitError): void {

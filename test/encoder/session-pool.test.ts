@@ -120,13 +120,18 @@ describe('a worker that dies leaves the pool', () => {
 });
 
 describe('close()', () => {
-  test('terminates every worker still running, after which the pool says it is closed', async () => {
+  test('lets started batches finish, terminates every worker still running, then says the pool is closed', async () => {
     const pool = await SessionPool.create(onnxPath, 3, 1);
     const [first, ...rest] = pool.workerThreadsForTest;
     await first!.terminate();
     const exits = rest.map((thread) => exitOf(thread));
+    // Started before close(): terminating a thread inside ORT's run() would abort this process, so
+    // close() lets these finish.
+    const started = batches.map((batch) => pool.run(batch));
     await pool.close();
     await Promise.all(exits);
+    const outputs = await Promise.all(started);
+    outputs.forEach((output, i) => assert.deepEqual(output.data, expected[i]!.data, `batch ${i}`));
     assert.equal(pool.workerThreadsForTest.length, 0);
     await assert.rejects(pool.run(batches[0]!), modelError(/^the ONNX Runtime worker pool is closed$/));
   });
