@@ -142,6 +142,9 @@ export class SessionPool implements BatchRunner {
       const infos = await Promise.all(workers.map((w) => w.ready));
       return new SessionPool(workers, infos[0]!.outputName, infos[0]!.wantsTokenTypeIds, size * threadsPerSession);
     } catch (error) {
+      // As in close(): terminating a thread while ORT is inside a native call (here, loading its
+      // session) aborts the process, so every worker first reports ready, failed or stopped.
+      await Promise.allSettled(workers.map((w) => w.ready));
       await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     }

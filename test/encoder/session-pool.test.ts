@@ -4,7 +4,7 @@
  * vectors as a single session), and a pool with no worker left fails at once instead of hanging.
  */
 import assert from 'node:assert/strict';
-import {mkdtemp, rm} from 'node:fs/promises';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -13,6 +13,7 @@ import {buildBatchInput} from '../../src/encoder/batch-input.js';
 import {OnnxSession, type BatchInput, type BatchOutput} from '../../src/encoder/onnx-session.js';
 import {SessionPool} from '../../src/encoder/session-pool.js';
 import {EXIT, SbertkitError} from '../../src/errors.js';
+import {GraphBuilder} from '../../src/onnx/graph-builder.js';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 
 /** Token ids of a few texts of different lengths, within TINY_BERT's vocabulary. */
@@ -134,5 +135,24 @@ describe('close()', () => {
     outputs.forEach((output, i) => assert.deepEqual(output.data, expected[i]!.data, `batch ${i}`));
     assert.equal(pool.workerThreadsForTest.length, 0);
     await assert.rejects(pool.run(batches[0]!), modelError(/^the ONNX Runtime worker pool is closed$/));
+  });
+});
+
+describe('create()', () => {
+  test('a graph no worker can load is one model error, and the other workers are stopped safely', async () => {
+    // Needs an input sbertkit cannot feed, so every worker's session fails to load, each at its own
+    // moment; the pool must not terminate the others while ORT is still loading in them.
+    const g = new GraphBuilder();
+    g.input('input_ids', 'int64', ['batch', 'seq']);
+    g.input('attention_mask', 'int64', ['batch', 'seq']);
+    g.input('position_ids', 'int64', ['batch', 'seq']);
+    const sum = g.op('Add', ['input_ids', 'position_ids']);
+    const hidden = g.op('Cast', [g.op('Unsqueeze', [sum, g.ints('axis', [2])])], {to: 1}, 'last_hidden_state');
+    g.output(hidden, 'float32', ['batch', 'seq', 1]);
+    const bad = join(root, 'needs-position-ids.onnx');
+    await writeFile(bad, g.toBytes());
+    for (let round = 0; round < 8; round++) {
+      await assert.rejects(SessionPool.create(bad, 4, 1), (e: unknown) => modelError(/position_ids/)(e) && (e as SbertkitError).file === bad);
+    }
   });
 });
