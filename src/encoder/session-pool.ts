@@ -29,16 +29,9 @@ type WorkerMessage =
 
 const toError = (e: WorkerError) => new SbertkitError(e.message, {file: e.file, exitCode: e.exitCode ?? EXIT.MODEL});
 
-/**
- * Starts the worker script next to this module. From TypeScript sources (development under tsx) the
- * worker first registers tsx's loader, then imports the .ts script.
- */
+/** Starts the compiled worker script next to this module. */
 function startWorker(workerData: {onnxPath: string; threads: number}): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./session-worker.js', import.meta.url), {workerData});
-  const api = import.meta.resolve('tsx/esm/api');
-  const script = new URL('./session-worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(api)}).then(({register}) => { register(); return import(${JSON.stringify(script)}); });`;
-  return new Worker(code, {eval: true, workerData});
+  return new Worker(new URL('./session-worker.js', import.meta.url), {workerData});
 }
 
 /**
