@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: node dist/bench/encode.js [--limit N] [--threads N] [--repeat N] [--profile] [--keep]\n' +
+      'usage: npm run bench:encode -- [--limit N] [--threads N] [--repeat N] [--profile] [--keep]\n' +
         '  --limit N    encode only the first N unique sentences\n' +
         '  --threads N  ORT threads for both engines (default: all cores)\n' +
         '  --repeat N   time the full set N times per engine and report the best (default 1)\n' +
