@@ -4,7 +4,6 @@
  * unique sentences of STS-B (train, dev, test).
  *
  *   npm run bench:encode [-- --limit N] [--threads N] [--repeat N] [--profile] [--keep]
- *   npx tsx bench/encode.ts [same flags]
  *
  * Each engine runs in its own child process (this file, re-run with --worker), so peak RSS is per
  * engine and the two ORT thread pools never run at the same time. Both load the model (timed on its
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: node dist/bench/encode.js [--limit N] [--threads N] [--repeat N] [--profile] [--keep]\n' +
+      'usage: npm run bench:encode -- [--limit N] [--threads N] [--repeat N] [--profile] [--keep]\n' +
         '  --limit N    encode only the first N unique sentences\n' +
         '  --threads N  ORT threads for both engines (default: all cores)\n' +
         '  --repeat N   time the full set N times per engine and report the best (default 1)\n' +
@@ -357,7 +356,6 @@ class WorkerProcess {
   constructor(job: WorkerJob, jobPath: string) {
     this.kind = job.kind;
     writeFileSync(jobPath, JSON.stringify(job));
-    // fork() re-uses process.execArgv, so a tsx run stays a tsx run.
     this.child = fork(fileURLToPath(import.meta.url), ['--worker', job.kind, '--job', jobPath], {stdio: 'inherit'});
     this.child.on('message', (message) => {
       const waiter = this.waiter;

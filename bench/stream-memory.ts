@@ -4,7 +4,7 @@
  * process, and prints wall time and peak RSS. The baseline is the N-row run in the same invocation:
  * a streaming pipeline keeps the 4N/N peak-memory ratio near 1, a buffering one approaches 4.
  *
- *   npm run build && node dist/bench/stream-memory.js [--rows N]
+ *   npm run bench:memory [-- --rows N]
  */
 import {spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync, statSync} from 'node:fs';

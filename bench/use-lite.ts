@@ -5,7 +5,7 @@
  * padded per batch, tokenization included on both sides, and reports throughput, the agreement of the
  * two embeddings and the STS-B test Spearman×100 of each.
  *
- *   npx tsx bench/use-lite.ts
+ *   npm run bench:use-lite
  */
 import {existsSync} from 'node:fs';
 import {mkdtemp, readFile, rm} from 'node:fs/promises';

@@ -1,4 +1,4 @@
-/** sbertkit's own package folder and version, found by walking up from this module (works from src/ and dist/src/). */
+/** sbertkit's own package folder and version, found by walking up from this module (works from src/, dist/src/ and the test build's build/src/). */
 import {existsSync, readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';

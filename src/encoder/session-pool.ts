@@ -6,103 +6,197 @@
  */
 import {Worker} from 'node:worker_threads';
 import {EXIT, SbertkitError} from '../errors.js';
-import type {BatchInput, BatchOutput} from './onnx-session.js';
+import type {BatchInput, BatchOutput, BatchRunner} from './onnx-session.js';
 
 interface Pending {
   resolve: (output: BatchOutput) => void;
   reject: (error: Error) => void;
 }
 
-interface PoolWorker {
-  worker: Worker;
-  pending: Map<number, Pending>;
+interface SessionInfo {
+  outputName: string;
+  wantsTokenTypeIds: boolean;
 }
 
 type WorkerError = {message: string; file?: string; exitCode?: number};
 
+type WorkerMessage =
+  | ({type: 'ready'} & SessionInfo)
+  | {type: 'result'; id: number; output: BatchOutput}
+  | {type: 'error'; id: number; error: WorkerError}
+  /** The session could not be loaded. */
+  | {type: 'failed'; error: WorkerError};
+
 const toError = (e: WorkerError) => new SbertkitError(e.message, {file: e.file, exitCode: e.exitCode ?? EXIT.MODEL});
 
-/**
- * Starts the worker script next to this module. From TypeScript sources (development under tsx) the
- * worker first registers tsx's loader, then imports the .ts script.
- */
+/** Starts the compiled worker script next to this module. */
 function startWorker(workerData: {onnxPath: string; threads: number}): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./session-worker.js', import.meta.url), {workerData});
-  const api = import.meta.resolve('tsx/esm/api');
-  const script = new URL('./session-worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(api)}).then(({register}) => { register(); return import(${JSON.stringify(script)}); });`;
-  return new Worker(code, {eval: true, workerData});
+  return new Worker(new URL('./session-worker.js', import.meta.url), {workerData});
 }
 
-export class SessionPool {
+/**
+ * One worker thread with its session and the batches sent to it but not answered yet. A postMessage()
+ * to a dead thread is silently dropped, so the worker has to notice its own end and settle every
+ * pending batch itself, or their callers would wait forever.
+ */
+class PoolWorker {
+  readonly ready: Promise<SessionInfo>;
+  /** Called once if the thread stops on its own (crash, exit), not when terminate() stopped it. */
+  onStop: (error: SbertkitError) => void = () => {};
+  /** Why the thread stopped, once it has. */
+  stoppedWith?: SbertkitError;
+  private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private terminating = false;
+  private settleReady?: {resolve: (info: SessionInfo) => void; reject: (error: Error) => void};
+
+  constructor(
+    /** 1-based, for error messages. */
+    readonly number: number,
+    readonly thread: Worker,
+  ) {
+    this.ready = new Promise((resolve, reject) => (this.settleReady = {resolve, reject}));
+    thread.on('message', (m: WorkerMessage) => this.receive(m));
+    // An uncaught error in the thread emits 'error' and then 'exit'; the first one names the cause.
+    thread.on('error', (error) => this.stop(error.message));
+    thread.on('exit', (code) => this.stop(`exited with code ${code}`));
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  run(batch: BatchInput): Promise<BatchOutput> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {resolve, reject});
+      this.thread.postMessage({type: 'run', id, batch});
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.terminating = true;
+    await this.thread.terminate();
+  }
+
+  private receive(m: WorkerMessage): void {
+    if (m.type === 'ready') return this.settleReady?.resolve(m);
+    if (m.type === 'failed') return this.settleReady?.reject(toError(m.error));
+    const pending = this.pending.get(m.id);
+    if (pending === undefined) return;
+    this.pending.delete(m.id);
+    if (m.type === 'result') pending.resolve(m.output);
+    else pending.reject(toError(m.error));
+  }
+
+  private stop(reason: string): void {
+    if (this.stoppedWith) return;
+    const error = this.terminating
+      ? new SbertkitError('the ONNX Runtime worker pool was closed before the batch finished', {exitCode: EXIT.MODEL})
+      : new SbertkitError(`ONNX Runtime worker ${this.number} stopped: ${reason}`, {exitCode: EXIT.MODEL});
+    this.stoppedWith = error;
+    this.settleReady?.reject(error);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    if (this.terminating) return;
+    // An 'error' may come before the thread is gone; make sure a worker out of the pool is not left running.
+    void this.thread.terminate();
+    this.onStop(error);
+  }
+}
+
+export class SessionPool implements BatchRunner {
+  private lastStop?: SbertkitError;
+  private closed = false;
+  /** Batches sent and not settled yet, so close() can wait for them. */
+  private readonly running = new Set<Promise<void>>();
+
+  /** The live workers: one that stops is removed, so no batch is sent to it any more. */
+  private readonly workers: PoolWorker[];
 
   private constructor(
-    private readonly workers: PoolWorker[],
+    started: readonly PoolWorker[],
     readonly outputName: string,
     readonly wantsTokenTypeIds: boolean,
     readonly threads: number,
-  ) {}
+  ) {
+    this.workers = [...started];
+    for (const w of started) {
+      w.onStop = (error) => this.remove(w, error);
+      // It may have stopped after it was ready but before the pool existed to hear of it.
+      if (w.stoppedWith) this.remove(w, w.stoppedWith);
+    }
+  }
 
   /** Starts `size` workers, each with a session of `threadsPerSession` intra-op threads. */
   static async create(onnxPath: string, size: number, threadsPerSession: number): Promise<SessionPool> {
-    const workers: PoolWorker[] = [];
+    const workers = Array.from({length: size}, (_, i) => new PoolWorker(i + 1, startWorker({onnxPath, threads: threadsPerSession})));
     try {
-      const infos = await Promise.all(
-        Array.from({length: size}, () => {
-          const worker = startWorker({onnxPath, threads: threadsPerSession});
-          const entry: PoolWorker = {worker, pending: new Map()};
-          workers.push(entry);
-          return new Promise<{outputName: string; wantsTokenTypeIds: boolean}>((resolve, reject) => {
-            worker.once('error', reject);
-            worker.once('message', (m: {type: string; outputName: string; wantsTokenTypeIds: boolean; error?: WorkerError}) =>
-              m.type === 'ready' ? resolve(m) : reject(toError(m.error!)),
-            );
-          });
-        }),
-      );
-      for (const entry of workers) listen(entry);
+      const infos = await Promise.all(workers.map((w) => w.ready));
       return new SessionPool(workers, infos[0]!.outputName, infos[0]!.wantsTokenTypeIds, size * threadsPerSession);
     } catch (error) {
-      await Promise.all(workers.map((w) => w.worker.terminate()));
+      // As in close(): terminating a thread while ORT is inside a native call (here, loading its
+      // session) aborts the process, so every worker first reports ready, failed or stopped.
+      await Promise.allSettled(workers.map((w) => w.ready));
+      await Promise.all(workers.map((w) => w.terminate()));
       throw error;
     }
   }
 
-  /** How many batches can usefully be in flight at once. */
+  /**
+   * How many batches can usefully be in flight at once. Never 0, even with every worker gone: the
+   * encoder starts this many lanes, and with none it would skip the batches instead of failing.
+   */
   get concurrency(): number {
-    return this.workers.length;
+    return Math.max(1, this.workers.length);
   }
 
   get pooledInGraph(): boolean {
     return this.outputName === 'sentence_embedding';
   }
 
+  /** Test hook: the live worker threads, so a test can stop one the way a crash would. */
+  get workerThreadsForTest(): readonly Worker[] {
+    return this.workers.map((w) => w.thread);
+  }
+
   run(batch: BatchInput): Promise<BatchOutput> {
+    if (this.workers.length === 0) return Promise.reject(this.noWorkerError());
     // The least busy worker: batches differ in size, so strict turns would leave a worker idle.
-    const entry = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      entry.pending.set(id, {resolve, reject});
-      entry.worker.postMessage({type: 'run', id, batch});
-    });
+    const entry = this.workers.reduce((best, w) => (w.inFlight < best.inFlight ? w : best));
+    const result = entry.run(batch);
+    this.track(result);
+    return result;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.closed = true;
+    // Terminating a thread while ORT's native run() is busy in it aborts the whole process ("terminate
+    // called after throwing an instance of 'Napi::Error'"), e.g. when one batch failed and the encoder
+    // closes while others still run; so the batches already started finish first.
+    await Promise.all(this.running);
+    const live = this.workers.splice(0);
+    await Promise.all(live.map((w) => w.terminate()));
   }
-}
 
-function listen(entry: PoolWorker): void {
-  entry.worker.on('message', (m: {type: 'result' | 'error'; id: number; output?: BatchOutput; error?: WorkerError}) => {
-    const pending = entry.pending.get(m.id);
-    if (pending === undefined) return;
-    entry.pending.delete(m.id);
-    if (m.type === 'result') pending.resolve(m.output!);
-    else pending.reject(toError(m.error!));
-  });
-  entry.worker.on('error', (error) => {
-    for (const p of entry.pending.values()) p.reject(new SbertkitError(`ONNX Runtime worker failed: ${error.message}`, {exitCode: EXIT.MODEL}));
-    entry.pending.clear();
-  });
+  /** Keeps `result` in `running` until it settles, either way. */
+  private track(result: Promise<BatchOutput>): void {
+    const settled = result.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+  }
+
+  private remove(worker: PoolWorker, error: SbertkitError): void {
+    const index = this.workers.indexOf(worker);
+    if (index >= 0) this.workers.splice(index, 1);
+    this.lastStop = error;
+  }
+
+  private noWorkerError(): SbertkitError {
+    if (this.closed) return new SbertkitError('the ONNX Runtime worker pool is closed', {exitCode: EXIT.MODEL});
+    return new SbertkitError(`no ONNX Runtime worker is left to run the batch (${this.lastStop?.message ?? 'all stopped'})`, {exitCode: EXIT.MODEL});
+  }
 }

@@ -27,7 +27,7 @@ try {
     }
   });
 } catch (error) {
-  port.postMessage({type: 'error', error: serialize(error)});
+  port.postMessage({type: 'failed', error: serialize(error)});
 }
 
 function serialize(error: unknown): {message: string; file?: string; exitCode?: number} {

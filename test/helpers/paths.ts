@@ -1,7 +1,6 @@
 /**
- * Where the repository is, for tests. Tests run both from source (tsx, test/...) and compiled
- * (dist/test/...), so paths are found by walking up to the sbertkit package.json rather than by a
- * fixed number of "..".
+ * Where the repository is, for tests. Paths are found by walking up to the sbertkit package.json
+ * rather than by a fixed number of "..", so they do not depend on where the compiled tests are.
  */
 import {existsSync} from 'node:fs';
 import {resolve} from 'node:path';

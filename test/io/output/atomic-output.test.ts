@@ -115,10 +115,9 @@ describe('openOutput: stdout', () => {
 });
 
 describe('stdout pipeline closed early (| head -1)', () => {
-  // The child is the sibling fixture of this file: .ts under tsx, .js once compiled to dist/.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const child = fileURLToPath(new URL(`./fixtures/epipe-child.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-  const node = [process.execPath, ...(fromSource ? ['--import', 'tsx'] : []), child].map((arg) => `'${arg}'`).join(' ');
+  // The child is the compiled sibling fixture of this file.
+  const child = fileURLToPath(new URL('./fixtures/epipe-child.js', import.meta.url));
+  const node = [process.execPath, child].map((arg) => `'${arg}'`).join(' ');
 
   for (const kind of ['rows', 'vectors']) {
     it(`${kind}: the writer stops quietly and the process exits 0`, async () => {
