@@ -18,10 +18,11 @@ import {createProgress} from './progress.js';
 /**
  * A signal's default action kills the process without running 'exit' handlers, which is where
  * uncommitted temp outputs are removed (src/io/output/exit-cleanup.ts). Exiting from a handler runs
- * them. Exit codes follow the shell convention (128 + signal number).
+ * them. Exit codes follow the shell convention (128 + signal number). SIGHUP is what a closed terminal
+ * or ssh session sends, and it would otherwise leave the temp file of a long encode behind.
  */
 function removeTempsOnSignal(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
+  for (const [signal, code] of [['SIGHUP', 129], ['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
 }
 
 export abstract class SbertkitCommand<T extends object> extends Command {

@@ -183,22 +183,25 @@ describe('sbertkit encode: a bad output path fails before the model loads', () =
 });
 
 describe('sbertkit encode: interrupted runs leave nothing behind', () => {
-  test('SIGINT while writing: exit 130, no output and no temp file', async () => {
-    const {spawn} = await import('node:child_process');
-    const {repoRoot} = await import('../helpers/paths.js');
-    const outDir = await mkdtemp(join(dir, 'sigint-'));
-    const big = join(dir, 'sigint.txt');
-    await writeFile(big, Array.from({length: 200_000}, (_, i) => `row ${i} about the cat and the dog`).join('\n'));
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'run.js'), 'encode', big, '-o', join(outDir, 'out.parquet'), '--model', model.dir, '--quiet']);
-    // Wait until the temp output exists, i.e. the run is really writing.
-    const started = Date.now();
-    while (!readdirSync(outDir).some((f) => f.includes('sbertkit-tmp')) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(readdirSync(outDir).length > 0, 'temp file appeared');
-    const code = await new Promise<number | null>((resolve) => {
-      child.on('close', resolve);
-      child.kill('SIGINT');
+  // SIGHUP is what a closed terminal or ssh session sends.
+  for (const [signal, expected] of [['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    test(`${signal} while writing: exit ${expected}, no output and no temp file`, async () => {
+      const {spawn} = await import('node:child_process');
+      const {repoRoot} = await import('../helpers/paths.js');
+      const outDir = await mkdtemp(join(dir, `${signal.toLowerCase()}-`));
+      const big = join(dir, `${signal}.txt`);
+      await writeFile(big, Array.from({length: 200_000}, (_, i) => `row ${i} about the cat and the dog`).join('\n'));
+      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'run.js'), 'encode', big, '-o', join(outDir, 'out.parquet'), '--model', model.dir, '--quiet']);
+      // Wait until the temp output exists, i.e. the run is really writing.
+      const started = Date.now();
+      while (!readdirSync(outDir).some((f) => f.includes('sbertkit-tmp')) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(readdirSync(outDir).length > 0, 'temp file appeared');
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('close', resolve);
+        child.kill(signal);
+      });
+      assert.equal(code, expected);
+      assert.deepEqual(readdirSync(outDir), []);
     });
-    assert.equal(code, 130);
-    assert.deepEqual(readdirSync(outDir), []);
-  });
+  }
 });
