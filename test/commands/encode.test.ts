@@ -3,8 +3,8 @@
  * independent forward pass, files against independent readers (DuckDB, apache-arrow, JSON.parse).
  */
 import assert from 'node:assert/strict';
-import {existsSync, readdirSync} from 'node:fs';
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises';
+import {existsSync, lstatSync, readdirSync} from 'node:fs';
+import {link, mkdtemp, readFile, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {DuckDBInstance} from '@duckdb/node-api';
@@ -204,4 +204,31 @@ describe('sbertkit encode: interrupted runs leave nothing behind', () => {
       assert.deepEqual(readdirSync(outDir), []);
     });
   }
+});
+
+describe('sbertkit encode: outputs that are not a plain new file', () => {
+  test('-o naming the input (same path, another spelling, hard link, symlink): refused before reading, exit 2, input intact', async () => {
+    const work = await mkdtemp(join(dir, 'same-'));
+    const input = join(work, 'texts.jsonl');
+    const content = '{"text":"keep me"}\n{"text":"and me"}\n';
+    await writeFile(input, content);
+    await link(input, join(work, 'hard.jsonl'));
+    await symlink(input, join(work, 'soft.jsonl'));
+    for (const [output, cwd] of [[input, undefined], [`${work}/./texts.jsonl`, undefined], ['texts.jsonl', work], [join(work, 'hard.jsonl'), undefined], [join(work, 'soft.jsonl'), undefined]] as const) {
+      const r = await runCli(['encode', input, '-o', output, '--model', model.dir], {cwd});
+      assert.equal(r.code, 2, `${output}: ${r.stderr}`);
+      assert.deepEqual(r.stderr.trim().split('\n'), [`sbertkit encode: ${output}: refusing to write over the input ${input}; choose another output`]);
+      assert.equal(await readFile(input, 'utf8'), content);
+    }
+    assert.deepEqual(readdirSync(work).sort(), ['hard.jsonl', 'soft.jsonl', 'texts.jsonl']);
+    assert.ok(lstatSync(join(work, 'soft.jsonl')).isSymbolicLink());
+
+    // An input that is not even valid: the refusal comes first, so nothing was read.
+    const broken = join(work, 'broken.jsonl');
+    await writeFile(broken, '{"text": nope}\n');
+    const r = await runCli(['encode', broken, '-o', broken, '--model', model.dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /refusing to write over the input/);
+  });
+
 });
