@@ -232,3 +232,24 @@ describe('sbertkit encode: outputs that are not a plain new file', () => {
   });
 
 });
+
+describe('sbertkit encode: a full disk is an I/O error (exit 74), one line', () => {
+  test('stdout redirected to /dev/full', async () => {
+    const r = await runShell(`$SBERTKIT encode ${join(dir, 'in.csv')} --model ${model.dir} > /dev/full`);
+    assert.equal(r.code, 74);
+    assert.deepEqual(r.stderr.trim().split('\n'), ['sbertkit encode: <stdout>: cannot write: no space left on device']);
+  });
+
+  test('stdout redirected to /dev/full with --json: the error envelope on stderr says 74', async () => {
+    const r = await runShell(`$SBERTKIT encode ${join(dir, 'in.csv')} --model ${model.dir} --json > /dev/full`);
+    assert.equal(r.code, 74);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      command: 'encode',
+      status: 74,
+      error: {message: 'cannot write: no space left on device', exitCode: 74, file: '<stdout>'},
+      warnings: [],
+    });
+  });
+});

@@ -6,6 +6,7 @@
  * process exit before commit remove the temp file. '-' writes to stdout, where nothing can be undone,
  * but a reader that goes away (`sbertkit encode big.csv | head -1`) is not an error: EPIPE is
  * swallowed, `closed` turns true and `whenClosed` resolves, so the pipeline can stop early and exit 0.
+ * Any other write failure, on stdout or a file, is one line with exit 74 (output-errors.ts).
  */
 import {randomBytes} from 'node:crypto';
 import {type WriteStream} from 'node:fs';
@@ -14,6 +15,7 @@ import {basename, dirname, join} from 'node:path';
 import {SbertkitError} from '../../errors.js';
 import {STDIN} from '../formats.js';
 import {forgetOnExit, removeOnExit, removePendingSync} from './exit-cleanup.js';
+import {openError, writeError} from './output-errors.js';
 
 export const STDOUT_NAME = '<stdout>';
 
@@ -56,17 +58,6 @@ function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.sbertkit-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function writeError(file: string, error: unknown): SbertkitError {
-  if (error instanceof SbertkitError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  const message =
-    code === 'ENOENT' ? `cannot write: directory ${dirname(file)} does not exist`
-    : code === 'EACCES' || code === 'EPERM' ? 'cannot write: permission denied'
-    : code === 'ENOSPC' ? 'cannot write: no space left on device'
-    : `cannot write: ${(error as Error).message}`;
-  return new SbertkitError(message, {file, cause: error});
-}
-
 /**
  * Fails now, with the same message openOutput would give later, when `output` cannot be written: lets
  * a command refuse a bad -o before it spends time loading a model or downloading one.
@@ -78,7 +69,7 @@ export async function checkOutputWritable(output: string): Promise<void> {
   try {
     await access(dirname(output), constants.W_OK);
   } catch (error) {
-    throw writeError(output, error);
+    throw openError(output, error);
   }
 }
 
@@ -91,7 +82,7 @@ async function fileSink(target: string): Promise<OutputSink> {
   try {
     handle = await open(temp, 'wx');
   } catch (error) {
-    throw writeError(target, error);
+    throw openError(target, error);
   }
   removeOnExit(temp);
 

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import {Writable} from 'node:stream';
 import {describe, it} from 'node:test';
 import {fileURLToPath} from 'node:url';
-import {SbertkitError} from '../../../src/errors.js';
+import {EXIT, SbertkitError} from '../../../src/errors.js';
 import {openOutput, removePendingOutputsSync} from '../../../src/io/output/atomic-output.js';
 import {repoRoot} from '../../helpers/paths.js';
 import {listDir, tempDir} from '../../helpers/tmp.js';
@@ -52,12 +52,13 @@ describe('openOutput: files', () => {
     await sink.abort();
   });
 
-  it('reports a missing directory up front', async () => {
+  it('reports a missing directory up front, as bad input (exit 2)', async () => {
     const dir = await tempDir();
     const target = join(dir, 'missing', 'out.txt');
     await assert.rejects(() => openOutput(target), (error: unknown) => {
       assert.ok(error instanceof SbertkitError);
       assert.equal(error.toLine(), `${target}: cannot write: directory ${join(dir, 'missing')} does not exist`);
+      assert.equal(error.exitCode, EXIT.BAD_INPUT);
       return true;
     });
   });
@@ -65,6 +66,28 @@ describe('openOutput: files', () => {
   it('refuses to replace a directory', async () => {
     const dir = await tempDir();
     await assert.rejects(() => openOutput(dir), /cannot write: is a directory/);
+  });
+});
+
+describe('openOutput: write failures are I/O errors (exit 74)', () => {
+  it('stdout that fails with ENOSPC or EIO: exit 74 naming <stdout>', async () => {
+    for (const [code, text] of [['ENOSPC', 'no space left on device'], ['EIO', 'input/output error']] as const) {
+      const stdout = new Writable({
+        write(_chunk, _encoding, callback) {
+          callback(Object.assign(new Error(`write ${code}`), {code}));
+        },
+      });
+      const sink = await openOutput('-', {stdout});
+      await assert.rejects(async () => {
+        await sink.write('data\n');
+        await sink.commit();
+      }, (error: unknown) => {
+        assert.ok(error instanceof SbertkitError);
+        assert.equal(error.exitCode, EXIT.IO);
+        assert.equal(error.toLine(), `<stdout>: cannot write: ${text}`);
+        return true;
+      });
+    }
   });
 });
 
