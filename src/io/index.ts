@@ -26,7 +26,7 @@ export {openVectors, readVectorMatrix, type VectorSource, type VectorTable} from
 export {openVectorWriter, vectorColumns, type VectorWriter} from './vectors/write-vectors.js';
 export {openRowWriter, resolveRowFormat, rowFormatFromPath, type RowWriter} from './rows/write-rows.js';
 export {column, type Column, type ColumnType, type RowFormat, type TypedRow} from './rows/types.js';
-export {openOutput, type OutputSink} from './output/atomic-output.js';
+export {openOutput, checkOutputWritable, type OutputSink} from './output/atomic-output.js';
 export {refuseOutputOverInput} from './output/same-file.js';
 export {writeTextOutput} from './output/write-text.js';
 export {readStsDataset, readStsDatasets, type StsDataset} from './sts/read-sts.js';

@@ -3,6 +3,7 @@
  * independent forward pass, files against independent readers (DuckDB, apache-arrow, JSON.parse).
  */
 import assert from 'node:assert/strict';
+import {execFileSync} from 'node:child_process';
 import {existsSync, lstatSync, readdirSync} from 'node:fs';
 import {link, mkdtemp, readFile, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
@@ -231,6 +232,27 @@ describe('sbertkit encode: outputs that are not a plain new file', () => {
     assert.match(r.stderr, /refusing to write over the input/);
   });
 
+  test('-o a symlink writes the vectors to its target; the link stays a link', async () => {
+    const work = await mkdtemp(join(dir, 'link-'));
+    await symlink('real.jsonl', join(work, 'out.jsonl'));
+    const r = await runCli(['encode', join(dir, 'in.csv'), '-o', join(work, 'out.jsonl'), '--model', model.dir, '--quiet', '--id-column', 'id']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(lstatSync(join(work, 'out.jsonl')).isSymbolicLink());
+    const lines = (await readFile(join(work, 'real.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {id: string});
+    assert.deepEqual(lines.map((l) => l.id), ROWS.map((row) => row.id));
+    assert.deepEqual(readdirSync(work).sort(), ['out.jsonl', 'real.jsonl']);
+  });
+
+  test('-o >(process substitution) (/dev/fd/N): the vectors reach the process', async () => {
+    const out = join(await mkdtemp(join(dir, 'procsub-')), 'vectors.jsonl');
+    // `wait $!` waits for the process substitution (bash >= 5.1), so its file is complete.
+    const r = await runShell(`$SBERTKIT encode ${join(dir, 'in.csv')} --model ${model.dir} --quiet --format jsonl -o >(cat > ${out}); status=$?; wait $!; exit $status`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {embedding: number[]});
+    assert.equal(lines.length, ROWS.length);
+    lines.forEach((l, i) => assert.ok(cosine(l.embedding, reference(ROWS[i]!.text)) >= 0.99999));
+  });
 });
 
 describe('sbertkit encode: a full disk is an I/O error (exit 74), one line', () => {
@@ -251,5 +273,27 @@ describe('sbertkit encode: a full disk is an I/O error (exit 74), one line', () 
       error: {message: 'cannot write: no space left on device', exitCode: 74, file: '<stdout>'},
       warnings: [],
     });
+  });
+
+  test('-o /dev/full: exit 74, one line, /dev/full still a character device', async () => {
+    // As root, first a private node with the same numbers (see privateDevice in the output tests):
+    // a regression then fails there instead of replacing the machine's /dev/full.
+    const targets: string[] = [];
+    if (process.getuid?.() === 0) {
+      const standIn = join(await mkdtemp(join(dir, 'full-')), 'full');
+      try {
+        execFileSync('mknod', [standIn, 'c', '1', '7'], {stdio: 'ignore'});
+        targets.push(standIn);
+      } catch {
+        return; // cannot make the stand-in: do not risk the real /dev/full as root
+      }
+    }
+    targets.push('/dev/full');
+    for (const target of targets) {
+      const r = await runCli(['encode', join(dir, 'in.csv'), '--model', model.dir, '--format', 'jsonl', '-o', target]);
+      assert.equal(r.code, 74, r.stderr);
+      assert.deepEqual(r.stderr.trim().split('\n'), [`sbertkit encode: ${target}: cannot write: no space left on device`]);
+      assert.ok(lstatSync(target).isCharacterDevice(), `${target} is still a character device`);
+    }
   });
 });
