@@ -3,20 +3,21 @@
  *
  * A file output is written to `<dir>/.<name>.sbertkit-tmp-<pid>-<rand>` (same directory, so the final
  * rename is atomic on one filesystem) and renamed onto the target only by commit(); abort() and a
- * process exit before commit remove the temp file. A symlink is followed to its target; a device, FIFO or /dev/fd/N is
+ * process exit before commit remove the temp file, and a later run removes those left by a killed
+ * process (temp-files.ts). A symlink is followed to its target; a device, FIFO or /dev/fd/N is
  * written in place (output-target.ts). '-' writes to stdout, where nothing can be undone, but a
  * reader that goes away (`sbertkit encode big.csv | head -1`) is not an error: EPIPE is swallowed,
  * `closed` turns true and `whenClosed` resolves, so the pipeline can stop early and exit 0. Any other
  * write failure, on stdout or a file, is one line with exit 74 (output-errors.ts).
  */
-import {randomBytes} from 'node:crypto';
 import {type WriteStream} from 'node:fs';
 import {access, constants, open, rename, unlink, type FileHandle} from 'node:fs/promises';
-import {basename, dirname, join} from 'node:path';
+import {dirname} from 'node:path';
 import {STDIN} from '../formats.js';
 import {forgetOnExit, removeOnExit, removePendingSync} from './exit-cleanup.js';
 import {openError, writeError} from './output-errors.js';
 import {resolveOutputTarget} from './output-target.js';
+import {removeStaleTemps, tempPathFor} from './temp-files.js';
 
 export const STDOUT_NAME = '<stdout>';
 
@@ -53,10 +54,6 @@ export async function openOutput(output: string, options: OpenOutputOptions = {}
  */
 export const removePendingOutputsSync = removePendingSync;
 
-function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.sbertkit-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
 /**
  * Fails now, with the same message openOutput would give later, when `output` cannot be written: lets
  * a command refuse a bad -o before it spends time loading a model or downloading one.
@@ -78,6 +75,7 @@ export async function checkOutputWritable(output: string): Promise<void> {
 
 /** `target` as given (for messages); `path` is the regular file it leads to, links followed. */
 async function fileSink(target: string, path: string): Promise<OutputSink> {
+  await removeStaleTemps(path);
   const temp = tempPathFor(path);
   let handle: FileHandle;
   try {

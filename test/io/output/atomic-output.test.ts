@@ -69,6 +69,42 @@ describe('openOutput: files', () => {
   });
 });
 
+/** A child that has exited and been reaped: its pid names no live process. */
+function deadPid(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', '']);
+    child.on('error', reject);
+    child.on('exit', () => resolve(child.pid!));
+  });
+}
+
+describe('openOutput: temp files of killed runs', () => {
+  it('removes temp files of the same target whose writer is dead, never a live writer\'s', async () => {
+    const dir = await tempDir();
+    const dead = await deadPid();
+    assert.throws(() => process.kill(dead, 0), {code: 'ESRCH'});
+    const sleeper = spawn('sleep', ['60']);
+    try {
+      const names = {
+        dead: `.out.txt.sbertkit-tmp-${dead}-0badc0de`,
+        live: `.out.txt.sbertkit-tmp-${sleeper.pid}-0000beef`,
+        self: `.out.txt.sbertkit-tmp-${process.pid}-12345678`,
+        otherTarget: `.other.txt.sbertkit-tmp-${dead}-0badc0de`,
+        notATemp: '.out.txt.sbertkit-tmp-backup',
+      };
+      for (const name of Object.values(names)) await writeFile(join(dir, name), 'left over');
+      const sink = await openOutput(join(dir, 'out.txt'));
+      await sink.write('fresh\n');
+      await sink.commit();
+      const expected = [names.live, names.self, names.otherTarget, names.notATemp, 'out.txt'].sort();
+      assert.deepEqual(await listDir(dir), expected);
+      assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'fresh\n');
+    } finally {
+      sleeper.kill();
+    }
+  });
+});
+
 describe('openOutput: symlinks', () => {
   it('writes through a link to its target, atomically beside the target; the link stays a link', async () => {
     const dir = await tempDir();
