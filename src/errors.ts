@@ -6,7 +6,7 @@ export class SbertkitError extends Error {
   readonly file?: string;
   readonly line?: number;
   readonly field?: string;
-  /** Process exit code a command should use: 2 for bad input/usage, 1 for failed gates, 3 for model/runtime problems. */
+  /** Process exit code a command should use (see EXIT): 2 bad input/usage, 1 failed gate, 3 model, 74 output write failure. */
   readonly exitCode: number;
 
   constructor(message: string, options: {file?: string; line?: number; field?: string; exitCode?: number; cause?: unknown} = {}) {
@@ -32,4 +32,10 @@ export const EXIT = {
   BAD_INPUT: 2,
   /** Model could not be resolved, downloaded, converted or run. */
   MODEL: 3,
+  /**
+   * Writing an output failed after it was opened (no space left, I/O error, broken pipe on a file,
+   * permission lost): EX_IOERR from sysexits.h, so scripts can tell a full disk from bad input.
+   * A -o that cannot be opened at all (missing folder) is still bad input (2); so are read errors.
+   */
+  IO: 74,
 } as const;

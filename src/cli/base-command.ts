@@ -10,6 +10,9 @@
  */
 import {Command, Flags} from '@oclif/core';
 import {EXIT, SbertkitError} from '../errors.js';
+import {STDIN} from '../io/formats.js';
+import {STDOUT_NAME} from '../io/output/atomic-output.js';
+import {writeTextOutput} from '../io/output/write-text.js';
 import type {PipelineServices} from '../pipelines/context.js';
 import {errorOf, exitCodeOf, usageMessage, type JsonEnvelope} from './envelope.js';
 import {encoderLoader, type ModelFlagValues} from './model-flags.js';
@@ -18,10 +21,27 @@ import {createProgress} from './progress.js';
 /**
  * A signal's default action kills the process without running 'exit' handlers, which is where
  * uncommitted temp outputs are removed (src/io/output/exit-cleanup.ts). Exiting from a handler runs
- * them. Exit codes follow the shell convention (128 + signal number).
+ * them. Exit codes follow the shell convention (128 + signal number). SIGHUP is what a closed terminal
+ * or ssh session sends, and it would otherwise leave the temp file of a long encode behind.
  */
 function removeTempsOnSignal(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
+  for (const [signal, code] of [['SIGHUP', 129], ['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
+}
+
+let stdoutErrorsTaken = false;
+
+/**
+ * oclif installs, when it is imported, a stdout 'error' listener that rethrows everything but EPIPE:
+ * `sbertkit encode x.txt > /dev/full` died of an uncaught exception with a stack trace. Every write
+ * sbertkit makes to stdout goes through an output sink (src/io/output/atomic-output.ts), which waits
+ * for the write and reports a failure as one line with exit 74, so oclif's listener is replaced by
+ * one that only keeps the event from crashing the process.
+ */
+function takeOverStdoutErrors(): void {
+  if (stdoutErrorsTaken) return;
+  stdoutErrorsTaken = true;
+  for (const listener of process.stdout.listeners('error')) process.stdout.off('error', listener as (error: Error) => void);
+  process.stdout.on('error', () => {});
 }
 
 export abstract class SbertkitCommand<T extends object> extends Command {
@@ -39,6 +59,8 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   protected dataOnStdout = false;
   private quiet = false;
   private readonly warnings: string[] = [];
+  /** The --json envelope on its way to stdout (logJson cannot wait: oclif calls it synchronously). */
+  private envelopeWrite: Promise<void> | undefined;
 
   abstract override run(): Promise<T>;
 
@@ -58,6 +80,7 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   override async init(): Promise<void> {
     await super.init();
     removeTempsOnSignal();
+    takeOverStdoutErrors();
     // Parsed once here for the base flags, so services and errors know --quiet before run() starts.
     const {flags} = await this.parse(this.ctor as typeof SbertkitCommand);
     this.quiet = flags.quiet as boolean;
@@ -84,9 +107,17 @@ export abstract class SbertkitCommand<T extends object> extends Command {
     const result = (await super._run<R>()) as T | undefined;
     if (result === undefined) return result as unknown as R;
     const failures = this.failures(result);
+    try {
+      // A full disk under `> out` must fail the run, not end it with exit 0 and half a listing.
+      await this.envelopeWrite;
+      if (!this.jsonEnabled()) {
+        const data = this.render(result);
+        if (data !== undefined) await writeTextOutput(STDIN, data);
+      }
+    } catch (error) {
+      await this.catch(error as Error);
+    }
     if (!this.jsonEnabled()) {
-      const data = this.render(result);
-      if (data !== undefined) process.stdout.write(data);
       if (!this.quiet) process.stderr.write(`${this.summarize(result)}\n`);
       for (const failure of failures) process.stderr.write(`${this.prefix()}: gate failed: ${failure}\n`);
     }
@@ -112,7 +143,14 @@ export abstract class SbertkitCommand<T extends object> extends Command {
 
   /** One line, so `jq` and line-based tools read it; stderr when stdout is the command's data. */
   override logJson(json: unknown): void {
-    (this.dataOnStdout ? process.stderr : process.stdout).write(`${JSON.stringify(json)}\n`);
+    const line = `${JSON.stringify(json)}\n`;
+    if (this.dataOnStdout) {
+      process.stderr.write(line);
+      return;
+    }
+    // Awaited by _run (success) or catch (failure); the no-op catch keeps an unawaited failure from crashing.
+    this.envelopeWrite = writeTextOutput(STDIN, line);
+    this.envelopeWrite.catch(() => {});
   }
 
   private prefix(): string {
@@ -123,8 +161,16 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<never> {
     // An exit request (this.exit) is not a failure.
     if (error.code === 'EEXIT') throw error;
+    // stdout itself failed (full disk, I/O error): the envelope can only go to stderr.
+    if (error instanceof SbertkitError && error.file === STDOUT_NAME) this.dataOnStdout = true;
     if (this.jsonEnabled()) {
+      this.envelopeWrite = undefined; // a success envelope that failed is replaced by this one
       this.logJson(this.toErrorJson(error));
+      try {
+        await this.envelopeWrite;
+      } catch {
+        process.stderr.write(`${JSON.stringify(this.toErrorJson(error))}\n`);
+      }
       this.exit(exitCodeOf(error));
     }
     if (error instanceof SbertkitError) {

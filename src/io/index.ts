@@ -4,8 +4,9 @@
  *
  * - input/   a path or '-' as a byte stream (gzip, stdin spooling for Parquet/Arrow, JSON files),
  *            and physical lines with their numbers.
- * - output/  the atomic output (temp file renamed on success, quiet EPIPE on stdout) and the
- *            process-exit cleanup of temp files.
+ * - output/  the atomic output (temp file renamed on success, devices and FIFOs written in place,
+ *            quiet EPIPE on stdout, exit 74 on write failures), the output-over-input refusal,
+ *            and the cleanup of temp files (at exit, and those of killed runs).
  * - text/    tabular text input: CSV/TSV/JSONL/txt rows with column checks, and the texts picked
  *            from them (id, text, kept columns). The "file:line: column 'x' not found" lives here.
  * - sts/     the STS dataset reader (headered files and the original STS Benchmark layout).
@@ -26,7 +27,8 @@ export {openVectors, readVectorMatrix, type VectorSource, type VectorTable} from
 export {openVectorWriter, vectorColumns, type VectorWriter} from './vectors/write-vectors.js';
 export {openRowWriter, resolveRowFormat, rowFormatFromPath, type RowWriter} from './rows/write-rows.js';
 export {column, type Column, type ColumnType, type RowFormat, type TypedRow} from './rows/types.js';
-export {openOutput, type OutputSink} from './output/atomic-output.js';
+export {openOutput, checkOutputWritable, type OutputSink} from './output/atomic-output.js';
+export {refuseOutputOverInput} from './output/same-file.js';
 export {writeTextOutput} from './output/write-text.js';
 export {readStsDataset, readStsDatasets, type StsDataset} from './sts/read-sts.js';
 export {textTable, markdownTable} from './report/table.js';

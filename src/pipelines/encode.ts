@@ -4,6 +4,7 @@
  */
 import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../encoder/types.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
+import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {STDIN, type TextFormat, type VectorFormat, VECTOR_FORMATS} from '../io/formats.js';
 import {resolveRowFormat} from '../io/rows/write-rows.js';
 import {openTexts, type TextSource} from '../io/text/read-texts.js';
@@ -97,10 +98,11 @@ export function encodeOutputFormat(output: string, explicit: VectorFormat | unde
 }
 
 /**
- * Opens and checks the input (format, header, columns) and the output (format, writable folder),
- * without a model.
+ * Opens and checks the input (format, header, columns) and the output (not the input itself, format,
+ * writable folder), without a model.
  */
 export async function openEncodeSource(options: EncodeOptions): Promise<TextSource> {
+  await refuseOutputOverInput(options.output, [options.input]);
   encodeOutputFormat(options.output, options.format);
   await checkOutputWritable(options.output);
   return openTexts(options.input, {

@@ -10,6 +10,7 @@ import {parseStsReport, type StsReport} from '../eval/sts-report.js';
 import {STDIN} from '../io/formats.js';
 import {readJsonFile} from '../io/input/read-json.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
+import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {writeTextOutput} from '../io/output/write-text.js';
 import {readStsDatasets, type ReadStsOptions} from '../io/sts/read-sts.js';
 import {fileSha256} from '../models/fingerprint.js';
@@ -47,6 +48,8 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
   const started = performance.now();
   const format = options.format ?? (options.output === STDIN ? undefined : reportFormatFromPath(options.output)) ?? 'table';
   // Read every input (and the baseline) before loading the model: bad input should fail in milliseconds.
+  // The report must not replace a dataset or the baseline it is compared with.
+  await refuseOutputOverInput(options.output, [...options.files, ...(options.baseline === undefined ? [] : [options.baseline])]);
   await checkOutputWritable(options.output);
   const datasets = await readStsDatasets(options.files, {
     sentence1Column: options.sentence1Column,

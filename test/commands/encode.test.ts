@@ -3,8 +3,9 @@
  * independent forward pass, files against independent readers (DuckDB, apache-arrow, JSON.parse).
  */
 import assert from 'node:assert/strict';
-import {existsSync, readdirSync} from 'node:fs';
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises';
+import {execFileSync} from 'node:child_process';
+import {existsSync, lstatSync, readdirSync} from 'node:fs';
+import {link, mkdtemp, readFile, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {DuckDBInstance} from '@duckdb/node-api';
@@ -205,22 +206,116 @@ describe('sbertkit encode: a bad output path fails before the model loads', () =
 });
 
 describe('sbertkit encode: interrupted runs leave nothing behind', () => {
-  test('SIGINT while writing: exit 130, no output and no temp file', async () => {
-    const {spawn} = await import('node:child_process');
-    const {repoRoot} = await import('../helpers/paths.js');
-    const outDir = await mkdtemp(join(dir, 'sigint-'));
-    const big = join(dir, 'sigint.txt');
-    await writeFile(big, Array.from({length: 200_000}, (_, i) => `row ${i} about the cat and the dog`).join('\n'));
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'run.js'), 'encode', big, '-o', join(outDir, 'out.parquet'), '--model', model.dir, '--quiet']);
-    // Wait until the temp output exists, i.e. the run is really writing.
-    const started = Date.now();
-    while (!readdirSync(outDir).some((f) => f.includes('sbertkit-tmp')) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(readdirSync(outDir).length > 0, 'temp file appeared');
-    const code = await new Promise<number | null>((resolve) => {
-      child.on('close', resolve);
-      child.kill('SIGINT');
+  // SIGHUP is what a closed terminal or ssh session sends.
+  for (const [signal, expected] of [['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    test(`${signal} while writing: exit ${expected}, no output and no temp file`, async () => {
+      const {spawn} = await import('node:child_process');
+      const {repoRoot} = await import('../helpers/paths.js');
+      const outDir = await mkdtemp(join(dir, `${signal.toLowerCase()}-`));
+      const big = join(dir, `${signal}.txt`);
+      await writeFile(big, Array.from({length: 200_000}, (_, i) => `row ${i} about the cat and the dog`).join('\n'));
+      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'run.js'), 'encode', big, '-o', join(outDir, 'out.parquet'), '--model', model.dir, '--quiet']);
+      // Wait until the temp output exists, i.e. the run is really writing.
+      const started = Date.now();
+      while (!readdirSync(outDir).some((f) => f.includes('sbertkit-tmp')) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(readdirSync(outDir).length > 0, 'temp file appeared');
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('close', resolve);
+        child.kill(signal);
+      });
+      assert.equal(code, expected);
+      assert.deepEqual(readdirSync(outDir), []);
     });
-    assert.equal(code, 130);
-    assert.deepEqual(readdirSync(outDir), []);
+  }
+});
+
+describe('sbertkit encode: outputs that are not a plain new file', () => {
+  test('-o naming the input (same path, another spelling, hard link, symlink): refused before reading, exit 2, input intact', async () => {
+    const work = await mkdtemp(join(dir, 'same-'));
+    const input = join(work, 'texts.jsonl');
+    const content = '{"text":"keep me"}\n{"text":"and me"}\n';
+    await writeFile(input, content);
+    await link(input, join(work, 'hard.jsonl'));
+    await symlink(input, join(work, 'soft.jsonl'));
+    for (const [output, cwd] of [[input, undefined], [`${work}/./texts.jsonl`, undefined], ['texts.jsonl', work], [join(work, 'hard.jsonl'), undefined], [join(work, 'soft.jsonl'), undefined]] as const) {
+      const r = await runCli(['encode', input, '-o', output, '--model', model.dir], {cwd});
+      assert.equal(r.code, 2, `${output}: ${r.stderr}`);
+      assert.deepEqual(r.stderr.trim().split('\n'), [`sbertkit encode: ${output}: refusing to write over the input ${input}; choose another output`]);
+      assert.equal(await readFile(input, 'utf8'), content);
+    }
+    assert.deepEqual(readdirSync(work).sort(), ['hard.jsonl', 'soft.jsonl', 'texts.jsonl']);
+    assert.ok(lstatSync(join(work, 'soft.jsonl')).isSymbolicLink());
+
+    // An input that is not even valid: the refusal comes first, so nothing was read.
+    const broken = join(work, 'broken.jsonl');
+    await writeFile(broken, '{"text": nope}\n');
+    const r = await runCli(['encode', broken, '-o', broken, '--model', model.dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /refusing to write over the input/);
+  });
+
+  test('-o a symlink writes the vectors to its target; the link stays a link', async () => {
+    const work = await mkdtemp(join(dir, 'link-'));
+    await symlink('real.jsonl', join(work, 'out.jsonl'));
+    const r = await runCli(['encode', join(dir, 'in.csv'), '-o', join(work, 'out.jsonl'), '--model', model.dir, '--quiet', '--id-column', 'id']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(lstatSync(join(work, 'out.jsonl')).isSymbolicLink());
+    const lines = (await readFile(join(work, 'real.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {id: string});
+    assert.deepEqual(lines.map((l) => l.id), ROWS.map((row) => row.id));
+    assert.deepEqual(readdirSync(work).sort(), ['out.jsonl', 'real.jsonl']);
+  });
+
+  test('-o >(process substitution) (/dev/fd/N): the vectors reach the process', async () => {
+    const out = join(await mkdtemp(join(dir, 'procsub-')), 'vectors.jsonl');
+    // `wait $!` waits for the process substitution (bash >= 5.1), so its file is complete.
+    const r = await runShell(`$SBERTKIT encode ${join(dir, 'in.csv')} --model ${model.dir} --quiet --format jsonl -o >(cat > ${out}); status=$?; wait $!; exit $status`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {embedding: number[]});
+    assert.equal(lines.length, ROWS.length);
+    lines.forEach((l, i) => assert.ok(cosine(l.embedding, reference(ROWS[i]!.text)) >= 0.99999));
+  });
+});
+
+describe('sbertkit encode: a full disk is an I/O error (exit 74), one line', () => {
+  test('stdout redirected to /dev/full', async () => {
+    const r = await runShell(`$SBERTKIT encode ${join(dir, 'in.csv')} --model ${model.dir} > /dev/full`);
+    assert.equal(r.code, 74);
+    assert.deepEqual(r.stderr.trim().split('\n'), ['sbertkit encode: <stdout>: cannot write: no space left on device']);
+  });
+
+  test('stdout redirected to /dev/full with --json: the error envelope on stderr says 74', async () => {
+    const r = await runShell(`$SBERTKIT encode ${join(dir, 'in.csv')} --model ${model.dir} --json > /dev/full`);
+    assert.equal(r.code, 74);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      command: 'encode',
+      status: 74,
+      error: {message: 'cannot write: no space left on device', exitCode: 74, file: '<stdout>'},
+      warnings: [],
+    });
+  });
+
+  test('-o /dev/full: exit 74, one line, /dev/full still a character device', async () => {
+    // As root, first a private node with the same numbers (see privateDevice in the output tests):
+    // a regression then fails there instead of replacing the machine's /dev/full.
+    const targets: string[] = [];
+    if (process.getuid?.() === 0) {
+      const standIn = join(await mkdtemp(join(dir, 'full-')), 'full');
+      try {
+        execFileSync('mknod', [standIn, 'c', '1', '7'], {stdio: 'ignore'});
+        targets.push(standIn);
+      } catch {
+        return; // cannot make the stand-in: do not risk the real /dev/full as root
+      }
+    }
+    targets.push('/dev/full');
+    for (const target of targets) {
+      const r = await runCli(['encode', join(dir, 'in.csv'), '--model', model.dir, '--format', 'jsonl', '-o', target]);
+      assert.equal(r.code, 74, r.stderr);
+      assert.deepEqual(r.stderr.trim().split('\n'), [`sbertkit encode: ${target}: cannot write: no space left on device`]);
+      assert.ok(lstatSync(target).isCharacterDevice(), `${target} is still a character device`);
+    }
   });
 });

@@ -144,6 +144,22 @@ describe('sbertkit eval-sts', () => {
     assert.match(leftOut.stderr, /gate failed: test: in the baseline but not in this run/);
   });
 
+  test('-o naming a dataset or the baseline is refused before anything is read: exit 2, files intact', async () => {
+    const dataset = join(dir, 'pairs.tsv');
+    const before = await readFile(dataset, 'utf8');
+    const r = await runCli(['eval-sts', dataset, '--model', modelDir, '-o', dataset, '--format', 'json']);
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.stderr.trim().split('\n'), [`sbertkit eval-sts: ${dataset}: refusing to write over the input ${dataset}; choose another output`]);
+    assert.equal(await readFile(dataset, 'utf8'), before);
+
+    const baseline = join(dir, 'baseline-self.json');
+    await writeFile(baseline, '{"not": "even a report"}');
+    const b = await runCli(['eval-sts', dataset, '--model', modelDir, '--baseline', baseline, '-o', baseline]);
+    assert.equal(b.code, 2);
+    assert.deepEqual(b.stderr.trim().split('\n'), [`sbertkit eval-sts: ${baseline}: refusing to write over the input ${baseline}; choose another output`]);
+    assert.equal(await readFile(baseline, 'utf8'), '{"not": "even a report"}');
+  });
+
   test('bad rows name file and line; --skip-invalid counts them', async () => {
     const bad = join(dir, 'bad.tsv');
     await writeFile(bad, 'sentence1\tsentence2\tscore\n' + PAIRS.slice(0, 4).map((p) => p.join('\t')).join('\n') + '\nthe cat\tthe dog\tnot-a-number\n');

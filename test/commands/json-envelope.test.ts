@@ -8,7 +8,7 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
-import {runCli} from '../helpers/cli.js';
+import {runCli, runShell} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
 
 interface Envelope {
@@ -108,5 +108,20 @@ describe('--json envelope', () => {
     // The built-in model is not converted in this fresh cache: a note, then the summary.
     assert.match(human.stderr, /^note: builtin:use-lite: not converted yet.*\nmodels: 1 built-in, 0 cached in .*\n$/);
     assert.deepEqual(e.warnings, ['builtin:use-lite: not converted yet (happens on first use, offline)']);
+  });
+
+  test('stdout on a full disk: status 74 in an envelope on stderr, for the data and for the envelope itself', async () => {
+    // encode's data and models' envelope both go to stdout; when stdout fails, stderr carries the error.
+    for (const [command, args] of [['encode', `${join(dir, 'in.csv')} --text-column body --model ${modelDir}`], ['models', '']] as const) {
+      const r = await runShell(`$SBERTKIT ${command} ${args} --json > /dev/full`, env);
+      assert.equal(r.code, 74, r.stderr);
+      const e = onlyEnvelope(r.stderr);
+      assert.equal(e.command, command);
+      assert.equal(e.status, 74);
+      assert.deepEqual(e.error, {message: 'cannot write: no space left on device', exitCode: 74, file: '<stdout>'});
+    }
+    const human = await runShell('$SBERTKIT models > /dev/full', env);
+    assert.equal(human.code, 74);
+    assert.deepEqual(human.stderr.trim().split('\n').filter((l) => !l.startsWith('note: ')), ['sbertkit models: <stdout>: cannot write: no space left on device']);
   });
 });

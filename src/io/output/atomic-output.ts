@@ -3,17 +3,21 @@
  *
  * A file output is written to `<dir>/.<name>.sbertkit-tmp-<pid>-<rand>` (same directory, so the final
  * rename is atomic on one filesystem) and renamed onto the target only by commit(); abort() and a
- * process exit before commit remove the temp file. '-' writes to stdout, where nothing can be undone,
- * but a reader that goes away (`sbertkit encode big.csv | head -1`) is not an error: EPIPE is
- * swallowed, `closed` turns true and `whenClosed` resolves, so the pipeline can stop early and exit 0.
+ * process exit before commit remove the temp file, and a later run removes those left by a killed
+ * process (temp-files.ts). A symlink is followed to its target; a device, FIFO or /dev/fd/N is
+ * written in place (output-target.ts). '-' writes to stdout, where nothing can be undone, but a
+ * reader that goes away (`sbertkit encode big.csv | head -1`) is not an error: EPIPE is swallowed,
+ * `closed` turns true and `whenClosed` resolves, so the pipeline can stop early and exit 0. Any other
+ * write failure, on stdout or a file, is one line with exit 74 (output-errors.ts).
  */
-import {randomBytes} from 'node:crypto';
 import {type WriteStream} from 'node:fs';
-import {access, constants, open, rename, stat, unlink, type FileHandle} from 'node:fs/promises';
-import {basename, dirname, join} from 'node:path';
-import {SbertkitError} from '../../errors.js';
+import {access, constants, open, rename, unlink, type FileHandle} from 'node:fs/promises';
+import {dirname} from 'node:path';
 import {STDIN} from '../formats.js';
 import {forgetOnExit, removeOnExit, removePendingSync} from './exit-cleanup.js';
+import {openError, writeError} from './output-errors.js';
+import {resolveOutputTarget} from './output-target.js';
+import {removeStaleTemps, tempPathFor} from './temp-files.js';
 
 export const STDOUT_NAME = '<stdout>';
 
@@ -27,7 +31,7 @@ export interface OutputSink {
   readonly whenClosed: Promise<void>;
   /** Resolves when the chunk is accepted; waits for 'drain' when the OS buffer is full. */
   write(chunk: string | Uint8Array): Promise<void>;
-  /** Flushes, fsyncs and renames the temp file onto the target. */
+  /** Flushes, fsyncs and renames the temp file onto the target (a device or FIFO: flushes and closes). */
   commit(): Promise<void>;
   /** Deletes the temp file. A no-op after commit, so it is safe in a `finally`. */
   abort(): Promise<void>;
@@ -40,11 +44,9 @@ export interface OpenOutputOptions {
 
 export async function openOutput(output: string, options: OpenOutputOptions = {}): Promise<OutputSink> {
   if (output === STDIN) return stdoutSink(options.stdout ?? process.stdout);
-  return fileSink(output);
+  const where = await resolveOutputTarget(output);
+  return where.kind === 'stream' ? streamSink(output, where.path) : fileSink(output, where.path);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Files
 
 /**
  * Removes every uncommitted temp file (and any other exit-cleanup path). Runs on process 'exit';
@@ -52,52 +54,78 @@ export async function openOutput(output: string, options: OpenOutputOptions = {}
  */
 export const removePendingOutputsSync = removePendingSync;
 
-function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.sbertkit-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-function writeError(file: string, error: unknown): SbertkitError {
-  if (error instanceof SbertkitError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  const message =
-    code === 'ENOENT' ? `cannot write: directory ${dirname(file)} does not exist`
-    : code === 'EACCES' || code === 'EPERM' ? 'cannot write: permission denied'
-    : code === 'ENOSPC' ? 'cannot write: no space left on device'
-    : `cannot write: ${(error as Error).message}`;
-  return new SbertkitError(message, {file, cause: error});
-}
-
 /**
  * Fails now, with the same message openOutput would give later, when `output` cannot be written: lets
  * a command refuse a bad -o before it spends time loading a model or downloading one.
  */
 export async function checkOutputWritable(output: string): Promise<void> {
   if (output === STDIN) return;
-  const existing = await stat(output).catch(() => undefined);
-  if (existing?.isDirectory()) throw new SbertkitError('cannot write: is a directory', {file: output});
+  const where = await resolveOutputTarget(output);
+  // A device or FIFO is opened itself; a file is created (as its temp file) in the target's folder.
+  const needed = where.kind === 'stream' ? where.path : dirname(where.path);
   try {
-    await access(dirname(output), constants.W_OK);
+    await access(needed, constants.W_OK);
   } catch (error) {
-    throw writeError(output, error);
+    throw openError(output, error, dirname(where.path));
   }
 }
 
-async function fileSink(target: string): Promise<OutputSink> {
-  const existing = await stat(target).catch(() => undefined);
-  if (existing?.isDirectory()) throw new SbertkitError('cannot write: is a directory', {file: target});
+// ---------------------------------------------------------------------------------------------
+// Files, devices and FIFOs
 
-  const temp = tempPathFor(target);
+/** `target` as given (for messages); `path` is the regular file it leads to, links followed. */
+async function fileSink(target: string, path: string): Promise<OutputSink> {
+  await removeStaleTemps(path);
+  const temp = tempPathFor(path);
   let handle: FileHandle;
   try {
     handle = await open(temp, 'wx');
   } catch (error) {
-    throw writeError(target, error);
+    throw openError(target, error, dirname(path));
   }
   removeOnExit(temp);
+  return handleSink(target, handle, {
+    // fsync before the stream closes the file, so the rename never publishes unflushed data.
+    flush: true,
+    publish: async () => {
+      await rename(temp, path);
+      forgetOnExit(temp);
+    },
+    discard: async () => {
+      await unlink(temp).catch(() => {});
+      forgetOnExit(temp);
+    },
+  });
+}
 
-  // flush: fsync before the stream closes the file, so the rename never publishes unflushed data.
-  // (FileHandle.close() cannot be used instead: it never settles while a stream holds the handle.)
-  const stream: WriteStream = handle.createWriteStream({flush: true, highWaterMark: 1 << 20});
+/**
+ * A device, FIFO or /dev/fd/N, written in place: there is no temp file to rename and nothing to
+ * take back on abort. Opening a FIFO waits until a reader opens it, as a shell redirect does.
+ */
+async function streamSink(target: string, path: string): Promise<OutputSink> {
+  let handle: FileHandle;
+  try {
+    // No O_CREAT: the node exists (resolveOutputTarget saw it), and no regular file should appear in its place.
+    handle = await open(path, constants.O_WRONLY);
+  } catch (error) {
+    throw openError(target, error);
+  }
+  // No fsync: pipes and character devices refuse it (EINVAL), and their reader sees the data anyway.
+  return handleSink(target, handle, {flush: false, publish: async () => {}, discard: async () => {}});
+}
+
+interface Finish {
+  /** fsync before close (regular files only). */
+  flush: boolean;
+  /** After a clean close: make the output visible (rename the temp file). */
+  publish(): Promise<void>;
+  /** After abort or a failure: remove whatever is not to be kept. */
+  discard(): Promise<void>;
+}
+
+function handleSink(target: string, handle: FileHandle, finish: Finish): OutputSink {
+  // (FileHandle.close() cannot be used to close: it never settles while a stream holds the handle.)
+  const stream: WriteStream = handle.createWriteStream({flush: finish.flush, highWaterMark: 1 << 20});
   let failure: unknown;
   stream.on('error', (error) => (failure ??= error));
   let state: 'open' | 'committed' | 'aborted' = 'open';
@@ -122,8 +150,7 @@ async function fileSink(target: string): Promise<OutputSink> {
       stream.destroy();
       await closed;
     }
-    await unlink(temp).catch(() => {});
-    forgetOnExit(temp);
+    await finish.discard();
   };
 
   const sink: OutputSink = {
@@ -150,8 +177,7 @@ async function fileSink(target: string): Promise<OutputSink> {
         stream.end();
         await closed;
         if (failure !== undefined) throw failure;
-        await rename(temp, target);
-        forgetOnExit(temp);
+        await finish.publish();
         state = 'committed';
       } catch (error) {
         state = 'aborted';
