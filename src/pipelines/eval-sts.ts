@@ -12,6 +12,7 @@ import {readJsonFile} from '../io/input/read-json.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {writeTextOutput} from '../io/output/write-text.js';
+import {namedDatasetInputs} from '../io/sts/dataset-names.js';
 import {readStsDatasets, type ReadStsOptions} from '../io/sts/read-sts.js';
 import {fileSha256} from '../models/fingerprint.js';
 import {secondsSince, type PipelineServices, type Progress} from './context.js';
@@ -49,7 +50,7 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
   const format = options.format ?? (options.output === STDIN ? undefined : reportFormatFromPath(options.output)) ?? 'table';
   // Read every input (and the baseline) before loading the model: bad input should fail in milliseconds.
   // The report must not replace a dataset or the baseline it is compared with.
-  await refuseOutputOverInput(options.output, [...options.files, ...(options.baseline === undefined ? [] : [options.baseline])]);
+  await refuseOutputOverInput(options.output, [...namedDatasetInputs(options.files).map((input) => input.file), ...(options.baseline === undefined ? [] : [options.baseline])]);
   await checkOutputWritable(options.output);
   const datasets = await readStsDatasets(options.files, {
     sentence1Column: options.sentence1Column,

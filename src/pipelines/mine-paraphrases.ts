@@ -6,6 +6,7 @@ import type {SentenceEncoder} from '../encoder/types.js';
 import {minePairs} from '../algorithms/paraphrase-mining.js';
 import {STDIN} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
+import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/types.js';
 import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
 import {exactSearch} from '../vectors/exact-search.js';
@@ -46,6 +47,7 @@ export interface MineResult {
 export async function runMineParaphrases(options: MineOptions, services: PipelineServices): Promise<MineResult> {
   const started = performance.now();
   const format = resolveRowFormat(options.output, options.format, 'jsonl');
+  await refuseOutputOverInput(options.output, [options.input]);
   await checkOutputWritable(options.output);
   let encoder: SentenceEncoder | undefined;
   let loaded;
