@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag} from '../src/cli/flags.js';
+import {numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
 import {ROW_FORMATS} from '../src/io/rows/types.js';
@@ -37,6 +37,7 @@ stays bounded by the blocks and top-k x rows, never rows squared.`;
     'input-format': Flags.option({description: 'Text input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
     vectors: Flags.boolean({description: 'Read INPUT as a vector file whatever its extension (e.g. JSONL vectors from encode).', default: false}),
     'no-text': Flags.boolean({description: 'Leave the text1/text2 columns out.', default: false}),
+    ...searchFlags,
     ...modelFlags,
   };
 
@@ -58,6 +59,9 @@ stays bounded by the blocks and top-k x rows, never rows squared.`;
         vectors: flags.vectors,
         noText: flags['no-text'],
         model: flags.model,
+        backend: searchBackend(flags),
+        index: flags.index,
+        saveIndex: flags['save-index'],
       },
       this.services(flags),
     );

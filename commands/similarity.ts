@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag} from '../src/cli/flags.js';
+import {numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {EXIT, SbertkitError} from '../src/errors.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
@@ -44,6 +44,7 @@ or --vectors), which are searched without re-encoding. Scores are similarities f
     metric: Flags.option({description: 'Similarity (higher is closer).', options: METRICS, default: 'cosine' as const})(),
     threshold: numberFlag({description: 'Drop rows (pairs) or hits (search) scoring below this.'}),
     'input-format': Flags.option({description: 'Text input format when the extension does not tell.', options: TEXT_FORMATS})(),
+    ...searchFlags,
     ...modelFlags,
   };
 
@@ -60,7 +61,7 @@ or --vectors), which are searched without re-encoding. Scores are similarities f
     if ((flags.query === undefined) === (flags.queries === undefined)) throw new SbertkitError('search mode needs either --query or --queries (not both)', {exitCode: EXIT.BAD_INPUT});
     const file = (input: string) => ({input, vectors: flags.vectors, textColumn: flags['text-column'], idColumn: flags['id-column'], inputFormat: flags['input-format']});
     return runSimilarity(
-      {mode: 'search', ...common, corpus: file(flags.corpus), queries: flags.query !== undefined ? {texts: flags.query} : file(flags.queries!), topK: flags['top-k'], model: flags.model, noText: flags['no-text']},
+      {mode: 'search', ...common, corpus: file(flags.corpus), queries: flags.query !== undefined ? {texts: flags.query} : file(flags.queries!), topK: flags['top-k'], model: flags.model, noText: flags['no-text'], backend: searchBackend(flags), index: flags.index, saveIndex: flags['save-index']},
       this.services(flags),
     );
   }

@@ -10,3 +10,15 @@ export const numberFlag = Flags.custom<number>({
     return n;
   },
 });
+
+/** Flags of every command that searches vectors: which backend, and a reusable ANN index. */
+export const searchFlags = {
+  exact: Flags.boolean({description: 'Exact search, however large the input (the default below the ANN size threshold).', exclusive: ['ann'], helpGroup: 'SEARCH BACKEND'}),
+  ann: Flags.boolean({description: 'Approximate search (usearch HNSW) even for small inputs; not for manhattan.', exclusive: ['exact'], helpGroup: 'SEARCH BACKEND'}),
+  index: Flags.string({description: 'Reuse an ANN index saved with --save-index for this corpus (implies --ann).', helpGroup: 'SEARCH BACKEND'}),
+  'save-index': Flags.string({description: 'Save the ANN index built for the corpus, for later runs (implies --ann).', helpGroup: 'SEARCH BACKEND'}),
+};
+
+export function searchBackend(flags: {exact?: boolean; ann?: boolean}): 'exact' | 'ann' | 'auto' {
+  return flags.exact ? 'exact' : flags.ann ? 'ann' : 'auto';
+}

@@ -9,7 +9,7 @@ import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/types.js';
 import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
-import {exactSearch} from '../vectors/exact-search.js';
+import {searchTopK, type SearchBackend} from '../vectors/search.js';
 import type {Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
 import {checkComparable, loadVectors, type VectorInputOptions} from './vector-input.js';
@@ -27,6 +27,11 @@ export interface MineOptions extends VectorInputOptions {
   model?: string;
   /** Drop the text1/text2 columns. */
   noText?: boolean;
+  /** exact, ann, or auto (ANN above a size threshold). */
+  backend?: SearchBackend;
+  /** Reuse a saved ANN index of this input / save the one built. */
+  index?: string;
+  saveIndex?: string;
   stdout?: NodeJS.WritableStream;
 }
 
@@ -39,6 +44,7 @@ export interface MineResult {
   model: string | undefined;
   metric: Metric;
   top_k: number;
+  backend: 'exact' | 'ann';
   truncated: number;
   seconds: number;
   stopped_early: boolean;
@@ -61,10 +67,14 @@ export async function runMineParaphrases(options: MineOptions, services: Pipelin
   const {vectors, texts} = loaded;
   const progress = services.progress('searching', 'pairs', vectors.rows * vectors.rows);
   let last = 0;
-  const neighbours = await exactSearch(vectors, vectors, {
+  const {top: neighbours, backend} = await searchTopK(vectors, vectors, {
     k: options.topK,
     metric: options.metric,
     selfSearch: true,
+    backend: options.backend,
+    index: options.index,
+    saveIndex: options.saveIndex,
+    onStatus: services.status,
     onProgress: (done) => {
       progress.increment(done - last);
       last = done;
@@ -100,6 +110,7 @@ export async function runMineParaphrases(options: MineOptions, services: Pipelin
       model: loaded.model,
       metric: options.metric,
       top_k: options.topK,
+      backend,
       truncated: loaded.stats.truncated,
       seconds: secondsSince(started),
       stopped_early: stoppedEarly,
@@ -113,5 +124,5 @@ export async function runMineParaphrases(options: MineOptions, services: Pipelin
 export function mineSummary(r: MineResult): string {
   const truncated = r.truncated > 0 ? `, ${r.truncated} texts truncated` : '';
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
-  return `mine-paraphrases: ${r.pairs} pairs from ${r.rows} rows (top-${r.top_k} ${r.metric}) with ${r.model ?? 'unknown model'}${truncated} in ${r.seconds.toFixed(1)} s -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
+  return `mine-paraphrases: ${r.pairs} pairs from ${r.rows} rows (top-${r.top_k} ${r.metric}, ${r.backend}) with ${r.model ?? 'unknown model'}${truncated} in ${r.seconds.toFixed(1)} s -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
 }

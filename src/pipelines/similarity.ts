@@ -18,7 +18,7 @@ import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/typ
 import {openRowWriter, resolveRowFormat, type RowWriter} from '../io/rows/write-rows.js';
 import {openRows, requireColumn} from '../io/text/read-rows.js';
 import type {Row} from '../io/text/types.js';
-import {exactSearch} from '../vectors/exact-search.js';
+import {searchTopK, type SearchBackend} from '../vectors/search.js';
 import type {RowId} from '../vectors/matrix.js';
 import {similarity, type Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
@@ -56,6 +56,11 @@ export interface SearchOptions extends CommonOptions {
   /** The --model asked for, checked against vector files' metadata. */
   model?: string;
   noText?: boolean;
+  /** exact, ann, or auto (ANN above a size threshold). */
+  backend?: SearchBackend;
+  /** Reuse a saved ANN index of the corpus / save the one built. */
+  index?: string;
+  saveIndex?: string;
 }
 
 export interface SimilarityResult {
@@ -68,8 +73,9 @@ export interface SimilarityResult {
   rows: number;
   /** Rows written (pairs kept, or hits). */
   written: number;
-  /** Search mode: corpus rows. */
+  /** Search mode: corpus rows, and which search ran. */
   corpus?: number;
+  backend?: 'exact' | 'ann';
   truncated: number;
   seconds: number;
   stopped_early: boolean;
@@ -192,9 +198,13 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
 
   const progress = services.progress('searching', 'pairs', queries.vectors.rows * corpus.vectors.rows);
   let last = 0;
-  const top = await exactSearch(queries.vectors, corpus.vectors, {
+  const {top, backend} = await searchTopK(queries.vectors, corpus.vectors, {
     k: options.topK,
     metric: options.metric,
+    backend: options.backend,
+    index: options.index,
+    saveIndex: options.saveIndex,
+    onStatus: services.status,
     onProgress: (done) => {
       progress.increment(done - last);
       last = done;
@@ -241,6 +251,7 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
       rows: queries.vectors.rows,
       written,
       corpus: corpus.vectors.rows,
+      backend,
       truncated: corpus.stats.truncated + queries.stats.truncated,
       seconds: secondsSince(started),
       stopped_early: stoppedEarly,
@@ -252,7 +263,7 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
 }
 
 export function similaritySummary(r: SimilarityResult): string {
-  const what = r.mode === 'pairs' ? `scored ${r.rows} pairs (${r.written} written)` : `searched ${r.corpus} corpus rows for ${r.rows} queries (${r.written} hits)`;
+  const what = r.mode === 'pairs' ? `scored ${r.rows} pairs (${r.written} written)` : `searched ${r.corpus} corpus rows (${r.backend}) for ${r.rows} queries (${r.written} hits)`;
   const truncated = r.truncated > 0 ? `, ${r.truncated} texts truncated` : '';
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
   return `similarity: ${what}, ${r.metric}, with ${r.model ?? 'unknown model'}${truncated} in ${r.seconds.toFixed(1)} s -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;

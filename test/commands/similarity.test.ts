@@ -73,6 +73,23 @@ describe('similarity search mode', () => {
     assert.equal(a[0]!.corpus_text, texts[a[0]!.corpus_id as number]);
   });
 
+  test('--ann with --save-index, then --index: the same hits as exact on a small corpus, and the index is reused', async () => {
+    const base = ['similarity', '--corpus', join(dir, 'corpus.jsonl'), '--queries', join(dir, 'queries.jsonl'), '--vectors', '--top-k', '5', '--quiet'];
+    const exact = jsonLines((await runCli([...base, '--exact'], {env})).stdout);
+    const index = join(dir, 'corpus.usearch');
+    const saved = await runCli([...base, '--save-index', index, '--json'], {env});
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.equal((JSON.parse(saved.stderr.trim().split('\n').pop()!) as {result: {backend: string}}).result.backend, 'ann');
+    const reused = await runCli([...base, '--index', index], {env});
+    assert.equal(reused.code, 0, reused.stderr);
+    const ann = jsonLines(reused.stdout);
+    const overlap = ann.filter((h) => exact.some((e) => e.query_id === h.query_id && e.corpus_id === h.corpus_id)).length;
+    assert.ok(overlap / exact.length >= 0.95, `recall@5 ${overlap / exact.length}`);
+    const both = await runCli([...base, '--exact', '--index', index], {env});
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--index and --save-index are for approximate search/);
+  });
+
   test('query and corpus of different dimensions: one line, exit 2; an empty corpus gives a valid empty output', async () => {
     await writeVectorFile(join(dir, 'q50.jsonl'), randomVectors(2, 50, 3));
     const r = await runCli(['similarity', '--corpus', join(dir, 'corpus.jsonl'), '--queries', join(dir, 'q50.jsonl'), '--vectors'], {env});
