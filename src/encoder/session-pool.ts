@@ -47,23 +47,27 @@ export class SessionPool {
   /** Starts `size` workers, each with a session of `threadsPerSession` intra-op threads. */
   static async create(onnxPath: string, size: number, threadsPerSession: number): Promise<SessionPool> {
     const workers: PoolWorker[] = [];
+    const loads = Array.from({length: size}, () => {
+      const worker = startWorker({onnxPath, threads: threadsPerSession});
+      const entry: PoolWorker = {worker, pending: new Map()};
+      workers.push(entry);
+      return new Promise<{outputName: string; wantsTokenTypeIds: boolean}>((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new SbertkitError(`ONNX Runtime worker exited with code ${code} while loading`, {exitCode: EXIT.MODEL})));
+        worker.once('message', (m: {type: string; outputName: string; wantsTokenTypeIds: boolean; error?: WorkerError}) =>
+          m.type === 'ready' ? resolve(m) : reject(toError(m.error!)),
+        );
+      });
+    });
     try {
-      const infos = await Promise.all(
-        Array.from({length: size}, () => {
-          const worker = startWorker({onnxPath, threads: threadsPerSession});
-          const entry: PoolWorker = {worker, pending: new Map()};
-          workers.push(entry);
-          return new Promise<{outputName: string; wantsTokenTypeIds: boolean}>((resolve, reject) => {
-            worker.once('error', reject);
-            worker.once('message', (m: {type: string; outputName: string; wantsTokenTypeIds: boolean; error?: WorkerError}) =>
-              m.type === 'ready' ? resolve(m) : reject(toError(m.error!)),
-            );
-          });
-        }),
-      );
+      const infos = await Promise.all(loads);
       for (const entry of workers) listen(entry);
       return new SessionPool(workers, infos[0]!.outputName, infos[0]!.wantsTokenTypeIds, size * threadsPerSession);
     } catch (error) {
+      // Terminating a worker while ONNX Runtime is still loading its session in it aborts the whole
+      // process ("terminate called after throwing an instance of 'Napi::Error'"): one worker's
+      // failure must wait for the others to finish loading.
+      await Promise.allSettled(loads);
       await Promise.all(workers.map((w) => w.worker.terminate()));
       throw error;
     }
