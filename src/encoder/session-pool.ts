@@ -6,6 +6,7 @@
  */
 import {Worker} from 'node:worker_threads';
 import {EXIT, SbertkitError} from '../errors.js';
+import {onSignalExit} from '../signal-exit.js';
 import type {BatchInput, BatchOutput} from './onnx-session.js';
 
 interface Pending {
@@ -34,15 +35,28 @@ function startWorker(workerData: {onnxPath: string; threads: number}): Worker {
   return new Worker(code, {eval: true, workerData});
 }
 
+/*
+ * Terminating a worker thread while ONNX Runtime is inside a native call in it (loading a session,
+ * run()) aborts the whole process ("terminate called after throwing an instance of 'Napi::Error'").
+ * So workers are only terminated once idle: after every worker has reported on its session load, and
+ * after every batch handed out has settled. On SIGINT/SIGTERM the same orderly stop runs before the
+ * process exits (src/signal-exit.ts).
+ */
 export class SessionPool {
   private nextId = 0;
+  private closing?: Promise<void>;
+  /** Batches handed to workers and not settled yet. */
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly unregister: () => void;
 
   private constructor(
     private readonly workers: PoolWorker[],
     readonly outputName: string,
     readonly wantsTokenTypeIds: boolean,
     readonly threads: number,
-  ) {}
+  ) {
+    this.unregister = onSignalExit(() => this.close());
+  }
 
   /** Starts `size` workers, each with a session of `threadsPerSession` intra-op threads. */
   static async create(onnxPath: string, size: number, threadsPerSession: number): Promise<SessionPool> {
@@ -59,17 +73,21 @@ export class SessionPool {
         );
       });
     });
+    // One worker's failure must not terminate the others while they are still loading.
+    const stopLoading = async (): Promise<void> => {
+      await Promise.allSettled(loads);
+      await Promise.all(workers.map((w) => w.worker.terminate()));
+    };
+    const unregister = onSignalExit(stopLoading);
     try {
       const infos = await Promise.all(loads);
       for (const entry of workers) listen(entry);
       return new SessionPool(workers, infos[0]!.outputName, infos[0]!.wantsTokenTypeIds, size * threadsPerSession);
     } catch (error) {
-      // Terminating a worker while ONNX Runtime is still loading its session in it aborts the whole
-      // process ("terminate called after throwing an instance of 'Napi::Error'"): one worker's
-      // failure must wait for the others to finish loading.
-      await Promise.allSettled(loads);
-      await Promise.all(workers.map((w) => w.worker.terminate()));
+      await stopLoading();
       throw error;
+    } finally {
+      unregister();
     }
   }
 
@@ -83,17 +101,30 @@ export class SessionPool {
   }
 
   run(batch: BatchInput): Promise<BatchOutput> {
+    if (this.closing) return Promise.reject(new SbertkitError('the ONNX Runtime worker pool is closed', {exitCode: EXIT.MODEL}));
     // The least busy worker: batches differ in size, so strict turns would leave a worker idle.
     const entry = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const result = new Promise<BatchOutput>((resolve, reject) => {
       entry.pending.set(id, {resolve, reject});
       entry.worker.postMessage({type: 'run', id, batch});
     });
+    const settled: Promise<unknown> = result.then(
+      () => this.running.delete(settled),
+      () => this.running.delete(settled),
+    );
+    this.running.add(settled);
+    return result;
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  /** Lets the batches already handed out finish (new ones are refused), then ends the workers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.unregister();
+      await Promise.all(this.running);
+      await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    })();
+    return this.closing;
   }
 }
 
