@@ -13,6 +13,7 @@ import {EXIT, SbertkitError} from '../errors.js';
 import {STDIN} from '../io/formats.js';
 import {STDOUT_NAME} from '../io/output/atomic-output.js';
 import {writeTextOutput} from '../io/output/write-text.js';
+import {exitOnSignal, signalExitStarted} from '../signal-exit.js';
 import type {PipelineServices} from '../pipelines/context.js';
 import {errorOf, exitCodeOf, usageMessage, type JsonEnvelope} from './envelope.js';
 import {encoderLoader, type ModelFlagValues} from './model-flags.js';
@@ -20,12 +21,17 @@ import {createProgress} from './progress.js';
 
 /**
  * A signal's default action kills the process without running 'exit' handlers, which is where
- * uncommitted temp outputs are removed (src/io/output/exit-cleanup.ts). Exiting from a handler runs
- * them. Exit codes follow the shell convention (128 + signal number). SIGHUP is what a closed terminal
- * or ssh session sends, and it would otherwise leave the temp file of a long encode behind.
+ * uncommitted temp outputs are removed (src/io/output/exit-cleanup.ts) and the terminal is restored
+ * (progress.ts). Exiting from a handler runs them, after the orderly stops of src/signal-exit.ts
+ * (worker threads must not be torn down inside ONNX Runtime). Exit codes follow the shell convention
+ * (128 + signal number). SIGHUP is what a closed terminal or ssh session sends, and it would otherwise
+ * leave the temp file of a long encode behind. Installed once per process, however many commands run.
  */
+let signalsHandled = false;
 function removeTempsOnSignal(): void {
-  for (const [signal, code] of [['SIGHUP', 129], ['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const [signal, code] of [['SIGHUP', 129], ['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => exitOnSignal(code));
 }
 
 let stdoutErrorsTaken = false;
@@ -105,6 +111,7 @@ export abstract class SbertkitCommand<T extends object> extends Command {
 
   override async _run<R>(): Promise<R> {
     const result = (await super._run<R>()) as T | undefined;
+    if (signalExitStarted()) return waitForSignalExit();
     if (result === undefined) return result as unknown as R;
     const failures = this.failures(result);
     try {
@@ -161,6 +168,9 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<never> {
     // An exit request (this.exit) is not a failure.
     if (error.code === 'EEXIT') throw error;
+    // Interrupted work fails in all sorts of ways (a closed worker pool...); the signal is the only
+    // news, and exitOnSignal exits with its code once the workers have stopped.
+    if (signalExitStarted()) return waitForSignalExit();
     // stdout itself failed (full disk, I/O error): the envelope can only go to stderr.
     if (error instanceof SbertkitError && error.file === STDOUT_NAME) this.dataOnStdout = true;
     if (this.jsonEnabled()) {
@@ -185,4 +195,9 @@ export abstract class SbertkitCommand<T extends object> extends Command {
     process.stderr.write(`${this.prefix()}: internal error: ${error.stack ?? error.message}\n`);
     this.exit(70);
   }
+}
+
+/** Never settles: a signal exit is under way and will end the process (src/signal-exit.ts). */
+function waitForSignalExit(): Promise<never> {
+  return new Promise<never>(() => {});
 }

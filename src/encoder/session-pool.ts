@@ -6,6 +6,7 @@
  */
 import {Worker} from 'node:worker_threads';
 import {EXIT, SbertkitError} from '../errors.js';
+import {onSignalExit} from '../signal-exit.js';
 import type {BatchInput, BatchOutput, BatchRunner} from './onnx-session.js';
 
 interface Pending {
@@ -105,9 +106,17 @@ class PoolWorker {
   }
 }
 
+/*
+ * Terminating a worker thread while ONNX Runtime is inside a native call in it (loading a session,
+ * run()) aborts the whole process ("terminate called after throwing an instance of 'Napi::Error'").
+ * So workers are only terminated once idle: after every worker has reported on its session load, and
+ * after every batch handed out has settled. On SIGINT/SIGTERM/SIGHUP the same orderly stop runs before
+ * the process exits (src/signal-exit.ts).
+ */
 export class SessionPool implements BatchRunner {
   private lastStop?: SbertkitError;
-  private closed = false;
+  private closing?: Promise<void>;
+  private readonly unregister: () => void;
   /** Batches sent and not settled yet, so close() can wait for them. */
   private readonly running = new Set<Promise<void>>();
 
@@ -121,6 +130,7 @@ export class SessionPool implements BatchRunner {
     readonly threads: number,
   ) {
     this.workers = [...started];
+    this.unregister = onSignalExit(() => this.close());
     for (const w of started) {
       w.onStop = (error) => this.remove(w, error);
       // It may have stopped after it was ready but before the pool existed to hear of it.
@@ -131,15 +141,22 @@ export class SessionPool implements BatchRunner {
   /** Starts `size` workers, each with a session of `threadsPerSession` intra-op threads. */
   static async create(onnxPath: string, size: number, threadsPerSession: number): Promise<SessionPool> {
     const workers = Array.from({length: size}, (_, i) => new PoolWorker(i + 1, startWorker({onnxPath, threads: threadsPerSession})));
+    // As in close(): terminating a thread while ORT is inside a native call (here, loading its
+    // session) aborts the process, so every worker first reports ready, failed or stopped. A signal
+    // during the load takes the same path.
+    const stopLoading = async (): Promise<void> => {
+      await Promise.allSettled(workers.map((w) => w.ready));
+      await Promise.all(workers.map((w) => w.terminate()));
+    };
+    const unregister = onSignalExit(stopLoading);
     try {
       const infos = await Promise.all(workers.map((w) => w.ready));
       return new SessionPool(workers, infos[0]!.outputName, infos[0]!.wantsTokenTypeIds, size * threadsPerSession);
     } catch (error) {
-      // As in close(): terminating a thread while ORT is inside a native call (here, loading its
-      // session) aborts the process, so every worker first reports ready, failed or stopped.
-      await Promise.allSettled(workers.map((w) => w.ready));
-      await Promise.all(workers.map((w) => w.terminate()));
+      await stopLoading();
       throw error;
+    } finally {
+      unregister();
     }
   }
 
@@ -161,7 +178,9 @@ export class SessionPool implements BatchRunner {
   }
 
   run(batch: BatchInput): Promise<BatchOutput> {
-    if (this.workers.length === 0) return Promise.reject(this.noWorkerError());
+    // Once close() has begun no new batch starts: close() waits only for the batches it saw, and a
+    // batch started during that wait would be torn down mid-run.
+    if (this.closing !== undefined || this.workers.length === 0) return Promise.reject(this.noWorkerError());
     // The least busy worker: batches differ in size, so strict turns would leave a worker idle.
     const entry = this.workers.reduce((best, w) => (w.inFlight < best.inFlight ? w : best));
     const result = entry.run(batch);
@@ -169,14 +188,16 @@ export class SessionPool implements BatchRunner {
     return result;
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    // Terminating a thread while ORT's native run() is busy in it aborts the whole process ("terminate
-    // called after throwing an instance of 'Napi::Error'"), e.g. when one batch failed and the encoder
-    // closes while others still run; so the batches already started finish first.
-    await Promise.all(this.running);
-    const live = this.workers.splice(0);
-    await Promise.all(live.map((w) => w.terminate()));
+  /** Lets the batches already handed out finish (new ones are refused), then ends the workers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.unregister();
+      // e.g. one batch failed and the encoder closes while others still run: they finish first.
+      await Promise.all(this.running);
+      const live = this.workers.splice(0);
+      await Promise.all(live.map((w) => w.terminate()));
+    })();
+    return this.closing;
   }
 
   /** Keeps `result` in `running` until it settles, either way. */
@@ -196,7 +217,7 @@ export class SessionPool implements BatchRunner {
   }
 
   private noWorkerError(): SbertkitError {
-    if (this.closed) return new SbertkitError('the ONNX Runtime worker pool is closed', {exitCode: EXIT.MODEL});
+    if (this.closing !== undefined) return new SbertkitError('the ONNX Runtime worker pool is closed', {exitCode: EXIT.MODEL});
     return new SbertkitError(`no ONNX Runtime worker is left to run the batch (${this.lastStop?.message ?? 'all stopped'})`, {exitCode: EXIT.MODEL});
   }
 }

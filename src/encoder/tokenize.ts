@@ -2,11 +2,13 @@
  * Tokenization with truncation. @huggingface/tokenizers has no padding, truncation or batching, so this
  * module adds truncation (keeping the closing special token, as HF's fast tokenizers do with
  * `truncation=True`) and remembers how many texts were cut, because silent truncation hides data loss.
+ * Very long texts are cut before tokenizing (text-prefix.ts), which bounds time, memory and stack.
  */
 import {readFileSync} from 'node:fs';
 import {Tokenizer} from '@huggingface/tokenizers';
 import {EXIT, SbertkitError} from '../errors.js';
 import type {ModelSpec} from '../models/spec.js';
+import {PREFIX_CHARS_PER_TOKEN, textPrefix} from './text-prefix.js';
 
 export interface TokenizedText {
   ids: number[];
@@ -42,7 +44,25 @@ export class TextTokenizer {
     this.padId = resolvePadId(json, spec.tokenizerConfig, this.tokenizer);
   }
 
+  /**
+   * Tokens of `text`, cut to maxLength. Long texts are tokenized from a bounded prefix (text-prefix.ts),
+   * grown while it yields no more tokens than the limit, so a text that fits is never changed by the cut;
+   * a text still cut after the largest prefix is counted as truncated, since part of it was dropped.
+   */
   tokenize(text: string): TokenizedText {
+    let tokens: TokenizedText | undefined;
+    for (const charsPerToken of PREFIX_CHARS_PER_TOKEN) {
+      const prefix = textPrefix(text, this.maxLength * charsPerToken);
+      if (prefix === text) return this.encode(text);
+      tokens = this.encode(prefix);
+      // More tokens than the limit: the kept ones are those of the whole text.
+      if (tokens.truncated) return tokens;
+    }
+    return {...tokens!, truncated: true};
+  }
+
+  /** Tokenizes and truncates to maxLength. */
+  private encode(text: string): TokenizedText {
     const input = this.spec.doLowerCase ? text.toLowerCase() : text;
     const encoding = this.tokenizer.encode(input, {add_special_tokens: true});
     let ids = encoding.ids;

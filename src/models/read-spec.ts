@@ -54,6 +54,29 @@ function poolingFromConfig(config: Record<string, any>, file: string): PoolingMo
   return modes[0]!;
 }
 
+/**
+ * sentence_bert_config.json's max_seq_length is what the encoder truncates to, so a bad value does not
+ * fail on its own: 0 or a negative number let every text through uncut, and a value above the position
+ * embeddings feeds the graph positions it has no weights for. Refuse both here, naming file and field.
+ */
+function checkedMaxSeqLength(value: unknown, positionLimit: number | undefined, file: string): number {
+  const fail = (message: string): never => {
+    throw new SbertkitError(message, {file, line: lineOfKey(file, 'max_seq_length'), field: 'max_seq_length', exitCode: EXIT.MODEL});
+  };
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return fail(`max_seq_length must be a positive integer, got ${JSON.stringify(value)}`);
+  if (positionLimit !== undefined && value > positionLimit) {
+    return fail(`max_seq_length ${value} is above the model's ${positionLimit} position embeddings (max_position_embeddings in config.json)`);
+  }
+  return value;
+}
+
+/** 1-based line of `"key":` in a JSON file, so the error points at it; undefined when not found. */
+function lineOfKey(file: string, key: string): number | undefined {
+  const text = readFileSync(file, 'utf8');
+  const at = text.search(new RegExp(`"${key}"\\s*:`));
+  return at < 0 ? undefined : text.slice(0, at).split('\n').length;
+}
+
 export function readModelSpec(folder: string, options: ReadSpecOptions = {}): ModelSpec {
   const dir = resolve(folder);
   if (!existsSync(dir)) throw new SbertkitError(`model folder not found: ${folder}`, {exitCode: EXIT.MODEL});
@@ -90,9 +113,9 @@ export function readModelSpec(folder: string, options: ReadSpecOptions = {}): Mo
   const tokenizerLimit =
     typeof tokenizerConfig.model_max_length === 'number' && tokenizerConfig.model_max_length < 1e6 ? tokenizerConfig.model_max_length : undefined;
   const maxSeqLength =
-    typeof sbertConfig.max_seq_length === 'number'
-      ? sbertConfig.max_seq_length
-      : Math.min(tokenizerLimit ?? Infinity, positionLimit ?? Infinity, tokenizerLimit ?? positionLimit ?? FALLBACK_MAX_LENGTH);
+    sbertConfig.max_seq_length === undefined || sbertConfig.max_seq_length === null
+      ? Math.min(tokenizerLimit ?? Infinity, positionLimit ?? Infinity, tokenizerLimit ?? positionLimit ?? FALLBACK_MAX_LENGTH)
+      : checkedMaxSeqLength(sbertConfig.max_seq_length, positionLimit, join(dir, 'sentence_bert_config.json'));
 
   const dimension =
     typeof poolingConfig?.word_embedding_dimension === 'number'
