@@ -7,12 +7,13 @@ import {minePairs} from '../algorithms/paraphrase-mining.js';
 import {STDIN} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
-import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/types.js';
+import {column, type RowFormat, type TypedRow} from '../io/rows/types.js';
 import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
-import {searchTopK, type SearchBackend} from '../vectors/search.js';
+import type {SearchBackend} from '../vectors/search.js';
 import type {Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
 import {checkComparable, loadVectors, type VectorInputOptions} from './vector-input.js';
+import {idColumn, searchWithProgress} from './vector-search.js';
 
 export interface MineOptions extends VectorInputOptions {
   output: string;
@@ -65,27 +66,16 @@ export async function runMineParaphrases(options: MineOptions, services: Pipelin
   checkComparable(options.model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model: options.model}]);
 
   const {vectors, texts} = loaded;
-  const progress = services.progress('searching', 'pairs', vectors.rows * vectors.rows);
-  let last = 0;
-  const {top: neighbours, backend} = await searchTopK(vectors, vectors, {
-    k: options.topK,
-    metric: options.metric,
-    selfSearch: true,
-    backend: options.backend,
-    index: options.index,
-    saveIndex: options.saveIndex,
-    onStatus: services.status,
-    onProgress: (done) => {
-      progress.increment(done - last);
-      last = done;
-    },
-  });
-  progress.stop();
+  const {top: neighbours, backend} = await searchWithProgress(
+    vectors,
+    vectors,
+    {k: options.topK, metric: options.metric, selfSearch: true, backend: options.backend, index: options.index, saveIndex: options.saveIndex},
+    services,
+  );
   const pairs = minePairs(neighbours, {maxPairs: options.maxPairs, threshold: options.threshold});
 
-  const idColumn = (name: string): Column => (vectors.ids.every((id) => typeof id === 'number') ? column.int(name, false) : column.string(name, false));
   const withText = texts !== undefined && !options.noText;
-  const columns = [column.float('score', false), idColumn('id1'), idColumn('id2'), ...(withText ? [column.string('text1'), column.string('text2')] : [])];
+  const columns = [column.float('score', false), idColumn('id1', vectors.ids), idColumn('id2', vectors.ids), ...(withText ? [column.string('text1'), column.string('text2')] : [])];
   const writer = await openRowWriter(options.output, {format, columns, stdout: options.stdout});
   let written = 0;
   try {

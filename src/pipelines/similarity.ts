@@ -14,15 +14,15 @@ import {EXIT, SbertkitError} from '../errors.js';
 import {STDIN, type TextFormat} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
-import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/types.js';
+import {column, type RowFormat, type TypedRow} from '../io/rows/types.js';
 import {openRowWriter, resolveRowFormat, type RowWriter} from '../io/rows/write-rows.js';
 import {openRows, requireColumn} from '../io/text/read-rows.js';
 import type {Row} from '../io/text/types.js';
-import {searchTopK, type SearchBackend} from '../vectors/search.js';
-import type {RowId} from '../vectors/matrix.js';
+import type {SearchBackend} from '../vectors/search.js';
 import {similarity, type Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
 import {checkComparable, isVectorFilePath, loadTexts, loadVectors, type LoadedVectors, type VectorInputOptions} from './vector-input.js';
+import {idColumn, searchWithProgress} from './vector-search.js';
 
 interface CommonOptions {
   output: string;
@@ -196,23 +196,13 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
   const asked: LoadedVectors[] = options.model === undefined || encoder !== undefined ? [] : [{...corpus, file: '--model', model: options.model}];
   checkComparable([corpus, queries, ...asked]);
 
-  const progress = services.progress('searching', 'pairs', queries.vectors.rows * corpus.vectors.rows);
-  let last = 0;
-  const {top, backend} = await searchTopK(queries.vectors, corpus.vectors, {
-    k: options.topK,
-    metric: options.metric,
-    backend: options.backend,
-    index: options.index,
-    saveIndex: options.saveIndex,
-    onStatus: services.status,
-    onProgress: (done) => {
-      progress.increment(done - last);
-      last = done;
-    },
-  });
-  progress.stop();
+  const {top, backend} = await searchWithProgress(
+    queries.vectors,
+    corpus.vectors,
+    {k: options.topK, metric: options.metric, backend: options.backend, index: options.index, saveIndex: options.saveIndex},
+    services,
+  );
 
-  const idColumn = (name: string, ids: readonly RowId[]): Column => (ids.every((id) => typeof id === 'number') ? column.int(name, false) : column.string(name, false));
   const queryText = !options.noText && queries.texts !== undefined;
   const corpusText = !options.noText && corpus.texts !== undefined;
   const columns = [

@@ -64,16 +64,7 @@ export class AnnIndex {
   ) {}
 
   static async build(corpus: VectorMatrix, options: AnnOptions): Promise<AnnIndex> {
-    const usearch = await loadUsearch();
-    const index = new usearch.Index({
-      dimensions: corpus.dimension,
-      metric: usearchMetric(options.metric) as never,
-      quantization: 'f32' as never,
-      connectivity: options.connectivity ?? ANN_DEFAULTS.connectivity,
-      expansion_add: options.expansionAdd ?? ANN_DEFAULTS.expansionAdd,
-      expansion_search: options.expansionSearch ?? ANN_DEFAULTS.expansionSearch,
-      multi: false,
-    });
+    const index = await newIndex(corpus.dimension, options);
     const threads = options.threads ?? availableParallelism();
     if (corpus.rows > 0) index.add(BigUint64Array.from({length: corpus.rows}, (_, i) => BigInt(i)), corpus.data, threads);
     return new AnnIndex(index, options.metric, corpus.rows, corpus.dimension, threads);
@@ -94,17 +85,8 @@ export class AnnIndex {
       sidecar.rows === corpus.rows && sidecar.corpus_sha256 !== corpusFingerprint(corpus) ? 'vectors of another corpus (checksum differs)' : '',
     ].filter(Boolean);
     if (problems.length > 0) throw new SbertkitError(`the index does not fit this corpus: it holds ${problems[0]}; rebuild it with --save-index`, {file: path, exitCode: EXIT.BAD_INPUT});
-    const usearch = await loadUsearch();
     // usearch has no setter for the search expansion: it comes from the constructor, the graph from the file.
-    const index = new usearch.Index({
-      dimensions: corpus.dimension,
-      metric: usearchMetric(options.metric) as never,
-      quantization: 'f32' as never,
-      connectivity: options.connectivity ?? ANN_DEFAULTS.connectivity,
-      expansion_add: options.expansionAdd ?? ANN_DEFAULTS.expansionAdd,
-      expansion_search: options.expansionSearch ?? ANN_DEFAULTS.expansionSearch,
-      multi: false,
-    });
+    const index = await newIndex(corpus.dimension, options);
     try {
       index.load(path);
     } catch (error) {
@@ -149,6 +131,20 @@ export class AnnIndex {
   private similarity(distance: number): number {
     return this.metric === 'euclidean' ? -Math.sqrt(Math.max(0, distance)) : 1 - distance;
   }
+}
+
+/** An empty usearch index with our settings (float32 vectors, one vector per key). */
+async function newIndex(dimensions: number, options: AnnOptions): Promise<UsearchIndex> {
+  const usearch = await loadUsearch();
+  return new usearch.Index({
+    dimensions,
+    metric: usearchMetric(options.metric) as never,
+    quantization: 'f32' as never,
+    connectivity: options.connectivity ?? ANN_DEFAULTS.connectivity,
+    expansion_add: options.expansionAdd ?? ANN_DEFAULTS.expansionAdd,
+    expansion_search: options.expansionSearch ?? ANN_DEFAULTS.expansionSearch,
+    multi: false,
+  });
 }
 
 function usearchMetric(metric: Metric): string {
