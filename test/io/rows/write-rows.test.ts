@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {after, before, describe, it} from 'node:test';
-import {DuckDBInstance, type DuckDBConnection} from '@duckdb/node-api';
+import {describe, it} from 'node:test';
 import {tableFromIPC} from 'apache-arrow';
 import {parse} from 'csv-parse/sync';
 import {SbertkitError} from '../../../src/errors.js';
 import {column, type Column, type RowFormat, type TypedRow} from '../../../src/io/rows/types.js';
 import {openRowWriter} from '../../../src/io/rows/write-rows.js';
+import {useDuckDb} from '../../helpers/duckdb.js';
 import {listDir, tempDir} from '../../helpers/tmp.js';
 
 const COLUMNS = {a: column.string('a'), b: column.float('b'), c: column.bool('c')};
@@ -89,17 +89,7 @@ describe('typed columns in every format, read back by independent readers', () =
   /** What every reader should give back: vectors as float32-rounded plain numbers. */
   const expected = typedRows.map((r) => ({n: r.n, s: r.s, x: r.x, ok: r.ok, v: Array.from(r.v as Float32Array)}));
 
-  let duck: DuckDBInstance;
-  let db: DuckDBConnection;
-  before(async () => {
-    duck = await DuckDBInstance.create();
-    db = await duck.connect();
-  });
-  after(() => {
-    db.closeSync();
-    duck.closeSync();
-  });
-  const query = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  const query = useDuckDb();
 
   async function write(format: RowFormat, name: string): Promise<string> {
     const path = join(await tempDir(), name);

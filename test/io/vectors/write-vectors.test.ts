@@ -7,14 +7,14 @@ import {createReadStream} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {PassThrough} from 'node:stream';
-import {after, before, describe, it} from 'node:test';
-import {DuckDBInstance, type DuckDBConnection} from '@duckdb/node-api';
+import {describe, it} from 'node:test';
 import {tableFromIPC, type Table} from 'apache-arrow';
 import {SbertkitError} from '../../../src/errors.js';
 import {openVectors} from '../../../src/io/vectors/read-vectors.js';
 import type {VectorFormat} from '../../../src/io/formats.js';
 import type {VectorRecord} from '../../../src/io/vectors/types.js';
 import {openVectorWriter, type VectorWriterOptions} from '../../../src/io/vectors/write-vectors.js';
+import {sqlString, useDuckDb} from '../../helpers/duckdb.js';
 import {mulberry32} from '../../helpers/prng.js';
 import {collect, listDir, tempDir} from '../../helpers/tmp.js';
 
@@ -49,22 +49,7 @@ function expectedRecords(records: VectorRecord[]): VectorRecord[] {
   return records.map(({id, vector, fields}) => ({id, vector, fields: {...fields}}));
 }
 
-let duck: DuckDBInstance;
-let db: DuckDBConnection;
-before(async () => {
-  duck = await DuckDBInstance.create();
-  db = await duck.connect();
-});
-after(() => {
-  db.closeSync();
-  duck.closeSync();
-});
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  return (await db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-}
-
-const sqlString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+const query = useDuckDb();
 
 describe('Parquet', () => {
   it('is read by DuckDB with ids, kept columns, exact float32 embeddings and key/value metadata', async () => {
@@ -83,7 +68,7 @@ describe('Parquet', () => {
       assert.deepEqual(row.embedding, Array.from(record.vector));
     });
 
-    const types = (await db.runAndReadAll(`SELECT id, text, embedding FROM read_parquet(${sqlString(path)}) LIMIT 0`)).columnTypes().map(String);
+    const types = (await query(`SELECT column_type FROM (DESCRIBE SELECT id, text, embedding FROM read_parquet(${sqlString(path)}))`)).map((row) => String(row.column_type));
     assert.equal(types[0], 'BIGINT');
     assert.equal(types[1], 'VARCHAR');
     assert.match(types[2]!, /^FLOAT\[/);
@@ -128,7 +113,7 @@ describe('Parquet', () => {
   it('reads a Parquet file written by DuckDB (variable-length list, no id column)', async () => {
     const dir = await tempDir();
     const path = join(dir, 'foreign.parquet');
-    await db.run(
+    await query(
       `COPY (SELECT * FROM (VALUES ('a', [0.5, -1.25]::FLOAT[]), ('b', [2.0, 3.0]::FLOAT[])) t(name, embedding)) TO ${sqlString(path)} (FORMAT parquet)`,
     );
     const source = await openVectors(path);
