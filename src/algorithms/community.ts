@@ -1,0 +1,107 @@
+/**
+ * Community detection (sentence-transformers' util.community_detection, "fast clustering") over
+ * unit-normalized rows, with the same result and bounded work.
+ *
+ * Their definition, which this implements:
+ * 1. count(i) = #{j : cos(i, j) >= threshold}, i itself included (cos(i, i) = 1).
+ * 2. Rows with count(i) >= minSize are candidate centres; candidate i's community is every j with
+ *    cos(i, j) >= threshold, ordered by cos to i.
+ * 3. Candidates are taken largest count first (ties: lower row first, as their stable sort of the
+ *    row-ordered list gives).
+ * 4. Overlap removal, the rule of their current code (v3+, util/retrieval.py "Step 2"): from each
+ *    community in that order, members already in a kept community are dropped; the rest is kept as a
+ *    community if it still has >= minSize members, and its members are then taken. (Versions before
+ *    v3 dropped a community outright if any member was taken; that is NOT what this does.)
+ *    The centre itself may have been taken: the community is still kept and scores stay "cosine to
+ *    the row that generated it".
+ *
+ * Deliberate differences: they clamp min_community_size to the row count (so min-size > rows can still
+ * give one community); here min-size > rows gives no community. Their CPU path stops growing its
+ * top-k when the k-th score equals the threshold exactly and may miss further ties at the threshold;
+ * here every score >= threshold counts. Comparisons are in float32 like theirs (threshold rounded to
+ * float32, scores from a float32 product).
+ *
+ * Why not their loop: for each candidate they re-sort a growing top-k of its whole score row and keep
+ * every candidate's full list before removing overlaps, so one community that swallows everything at
+ * a low threshold costs rows^2 memory and hours. Here work is at most two passes of rows x rows dot
+ * products in blocks (memory: one block of scores, SCORE_BLOCK_VALUES float32): pass 1 counts, pass 2
+ * visits candidates in order and builds each community from its score row only when its turn comes,
+ * and stops as soon as fewer than minSize rows are left untaken.
+ */
+import type {VectorMatrix} from '../vectors/matrix.js';
+import {rowsForBudget, ScoreRows} from '../vectors/score-rows.js';
+import {finishClustering, makeCluster, type Cluster, type Clustering} from './clusters.js';
+
+export interface CommunityOptions {
+  threshold: number;
+  minSize: number;
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  threads?: number;
+  /** Score values per product block (default SCORE_BLOCK_VALUES). */
+  blockValues?: number;
+  /** Pass 1 ('counting') then pass 2 ('communities'): rows done of `total`. */
+  onProgress?: (phase: 'counting' | 'communities', done: number, total: number) => void;
+}
+
+export interface CommunityResult extends Clustering {
+  /** Rows that were candidate centres (count >= minSize). */
+  candidates: number;
+  /** Candidates whose score rows pass 2 computed before it could stop. */
+  visited: number;
+}
+
+/** `unit` must be unit-normalized (normalizeRows): cosine is then the dot product. */
+export async function communityDetection(unit: VectorMatrix, options: CommunityOptions): Promise<CommunityResult> {
+  const n = unit.rows;
+  const d = unit.dimension;
+  const minSize = Math.max(1, Math.floor(options.minSize));
+  if (n === 0 || minSize > n) return {...finishClustering(n, []), candidates: 0, visited: 0};
+  const threshold = Math.fround(options.threshold);
+  const block = rowsForBudget(n, options.blockValues);
+  const product = await ScoreRows.create(options.threads);
+  try {
+    // Pass 1: how many rows each row reaches at the threshold.
+    const counts = new Int32Array(n);
+    for (let q0 = 0; q0 < n; q0 += block) {
+      const q1 = Math.min(n, q0 + block);
+      const scores = await product.run(unit.data.subarray(q0 * d, q1 * d), q1 - q0, unit);
+      for (let r = 0; r < q1 - q0; r++) {
+        let count = 0;
+        for (let j = r * n, end = j + n; j < end; j++) if (scores[j]! >= threshold) count++;
+        counts[q0 + r] = count;
+      }
+      options.onProgress?.('counting', q1, n);
+    }
+
+    const candidates: number[] = [];
+    for (let i = 0; i < n; i++) if (counts[i]! >= minSize) candidates.push(i);
+    candidates.sort((a, b) => counts[b]! - counts[a]! || a - b);
+
+    // Pass 2: candidates in order, block by block; `taken` only grows, so deciding each candidate
+    // in order inside a block is the same as their sequential loop.
+    const taken = new Uint8Array(n);
+    let free = n;
+    let visited = 0;
+    const found: Cluster[] = [];
+    const gathered = new Float32Array(Math.min(block, Math.max(1, candidates.length)) * d);
+    for (let c0 = 0; c0 < candidates.length && free >= minSize; c0 += block) {
+      const c1 = Math.min(candidates.length, c0 + block);
+      for (let i = c0; i < c1; i++) gathered.set(unit.data.subarray(candidates[i]! * d, (candidates[i]! + 1) * d), (i - c0) * d);
+      const scores = await product.run(gathered, c1 - c0, unit);
+      for (let i = c0; i < c1 && free >= minSize; i++) {
+        visited++;
+        const base = (i - c0) * n;
+        const members: number[] = [];
+        for (let j = 0; j < n; j++) if (taken[j] === 0 && scores[base + j]! >= threshold) members.push(j);
+        if (members.length < minSize) continue;
+        for (const j of members) taken[j] = 1;
+        free -= members.length;
+        found.push(makeCluster(members, (j) => scores[base + j]!));
+      }
+      options.onProgress?.('communities', Math.min(c1, visited), candidates.length);
+    }
+    return {...finishClustering(n, found), candidates: candidates.length, visited};
+  } finally {
+    await product.release();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Full rows of dot products, query block by query block: scores = queries . corpus^T on ONNX Runtime
+ * (one Gemm, corpus passed as a view, never copied or transposed). For algorithms that must see every
+ * score of a row above a threshold (community detection), where a top-k list would have to grow to
+ * the whole corpus. Memory is the caller's: one block is rows x corpus float32, so callers size the
+ * query block from a budget (rowsForBudget).
+ */
+import type * as Ort from 'onnxruntime-node';
+import {SbertkitError} from '../errors.js';
+import {GraphBuilder} from '../onnx/graph-builder.js';
+import {loadOrt, type OrtModule} from '../onnx/runtime.js';
+import type {VectorMatrix} from './matrix.js';
+
+/** Score values per block: 16 Mi float32 = 64 MiB, the size of exact search's default block. */
+export const SCORE_BLOCK_VALUES = 16 * 1024 * 1024;
+
+/** Query rows per block so that one block of scores against `corpusRows` stays within the budget. */
+export function rowsForBudget(corpusRows: number, budget = SCORE_BLOCK_VALUES): number {
+  return Math.max(1, Math.min(4096, Math.floor(budget / Math.max(1, corpusRows))));
+}
+
+export class ScoreRows {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+  ) {}
+
+  /** One session for a run; `threads` = ONNX Runtime intra-op threads (default: all cores). */
+  static async create(threads?: number): Promise<ScoreRows> {
+    const ort = await loadOrt();
+    const g = new GraphBuilder('dot_rows');
+    const q = g.input('queries', 'float32', ['q', 'd']);
+    const c = g.input('corpus', 'float32', ['c', 'd']);
+    g.op('Gemm', [q, c], {transB: 1}, 'scores');
+    g.output('scores', 'float32', ['q', 'c']);
+    const options: Ort.InferenceSession.SessionOptions = {graphOptimizationLevel: 'all', executionMode: 'sequential', executionProviders: ['cpu']};
+    if (threads !== undefined) options.intraOpNumThreads = threads;
+    return new ScoreRows(ort, await ort.InferenceSession.create(g.toBytes(17), options));
+  }
+
+  /** `rows` query vectors (row-major in `queries`) against every corpus row: [rows, corpus.rows] scores. */
+  async run(queries: Float32Array, rows: number, corpus: VectorMatrix): Promise<Float32Array> {
+    const d = corpus.dimension;
+    const feeds = {
+      queries: new this.ort.Tensor('float32', queries.subarray(0, rows * d), [rows, d]),
+      corpus: new this.ort.Tensor('float32', corpus.data, [corpus.rows, d]),
+    };
+    try {
+      const out = await this.session.run(feeds);
+      return out.scores!.data as Float32Array;
+    } catch (error) {
+      throw new SbertkitError(`vector products failed: ${(error as Error).message.split('\n')[0]}`, {exitCode: 70});
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
