@@ -84,8 +84,11 @@ export async function communityDetection(unit: VectorMatrix, options: CommunityO
     let visited = 0;
     const found: Cluster[] = [];
     const gathered = new Float32Array(Math.min(block, Math.max(1, candidates.length)) * d);
-    for (let c0 = 0; c0 < candidates.length && free >= minSize; c0 += block) {
-      const c1 = Math.min(candidates.length, c0 + block);
+    // Blocks start small and double: when the first communities take nearly every row, pass 2 stops
+    // after a few candidates instead of paying for a full block of score rows.
+    let step = Math.min(block, 16);
+    for (let c0 = 0, c1 = 0; c0 < candidates.length && free >= minSize; c0 = c1, step = Math.min(block, step * 2)) {
+      c1 = Math.min(candidates.length, c0 + step);
       for (let i = c0; i < c1; i++) gathered.set(unit.data.subarray(candidates[i]! * d, (candidates[i]! + 1) * d), (i - c0) * d);
       const scores = await product.run(gathered, c1 - c0, unit);
       for (let i = c0; i < c1 && free >= minSize; i++) {
