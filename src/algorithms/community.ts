@@ -58,18 +58,13 @@ export async function communityDetection(unit: VectorMatrix, options: CommunityO
   if (n === 0 || minSize > n) return {...finishClustering(n, []), candidates: 0, visited: 0};
   const threshold = Math.fround(options.threshold);
   const block = rowsForBudget(n, options.blockValues);
-  const product = await ScoreRows.create(options.threads);
+  const product = await ScoreRows.create(options.threads, threshold);
   try {
     // Pass 1: how many rows each row reaches at the threshold.
     const counts = new Int32Array(n);
     for (let q0 = 0; q0 < n; q0 += block) {
       const q1 = Math.min(n, q0 + block);
-      const scores = await product.run(unit.data.subarray(q0 * d, q1 * d), q1 - q0, unit);
-      for (let r = 0; r < q1 - q0; r++) {
-        let count = 0;
-        for (let j = r * n, end = j + n; j < end; j++) if (scores[j]! >= threshold) count++;
-        counts[q0 + r] = count;
-      }
+      counts.set(await product.count(unit.data.subarray(q0 * d, q1 * d), q1 - q0, unit), q0);
       options.onProgress?.('counting', q1, n);
     }
 

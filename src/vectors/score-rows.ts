@@ -23,19 +23,54 @@ export class ScoreRows {
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: Ort.InferenceSession,
+    private readonly counter: Ort.InferenceSession | undefined,
   ) {}
 
-  /** One session for a run; `threads` = ONNX Runtime intra-op threads (default: all cores). */
-  static async create(threads?: number): Promise<ScoreRows> {
+  /**
+   * Sessions for a run; `threads` = ONNX Runtime intra-op threads (default: all cores). With
+   * `countThreshold`, count() is available too.
+   */
+  static async create(threads?: number, countThreshold?: number): Promise<ScoreRows> {
     const ort = await loadOrt();
+    const options: Ort.InferenceSession.SessionOptions = {graphOptimizationLevel: 'all', executionMode: 'sequential', executionProviders: ['cpu']};
+    if (threads !== undefined) options.intraOpNumThreads = threads;
     const g = new GraphBuilder('dot_rows');
     const q = g.input('queries', 'float32', ['q', 'd']);
     const c = g.input('corpus', 'float32', ['c', 'd']);
     g.op('Gemm', [q, c], {transB: 1}, 'scores');
     g.output('scores', 'float32', ['q', 'c']);
-    const options: Ort.InferenceSession.SessionOptions = {graphOptimizationLevel: 'all', executionMode: 'sequential', executionProviders: ['cpu']};
-    if (threads !== undefined) options.intraOpNumThreads = threads;
-    return new ScoreRows(ort, await ort.InferenceSession.create(g.toBytes(17), options));
+    const session = await ort.InferenceSession.create(g.toBytes(17), options);
+    let counter: Ort.InferenceSession | undefined;
+    if (countThreshold !== undefined) {
+      // Counting in the graph: no rows x corpus score block leaves ONNX Runtime, and no JS loop
+      // scans it. The comparison is float32 >= float32 like theirs; the float sum is exact below
+      // 2^24 rows.
+      const h = new GraphBuilder('count_at_threshold');
+      const hq = h.input('queries', 'float32', ['q', 'd']);
+      const hc = h.input('corpus', 'float32', ['c', 'd']);
+      const scores = h.op('Gemm', [hq, hc], {transB: 1});
+      const hit = h.op('Cast', [h.op('GreaterOrEqual', [scores, h.scalar('threshold', Math.fround(countThreshold))])], {to: 1});
+      h.op('ReduceSum', [hit, h.ints('axes', [1])], {keepdims: 0}, 'counts');
+      h.output('counts', 'float32', ['q']);
+      counter = await ort.InferenceSession.create(h.toBytes(17), options);
+    }
+    return new ScoreRows(ort, session, counter);
+  }
+
+  /** For each of `rows` query vectors, how many corpus rows score >= the countThreshold given to create(). */
+  async count(queries: Float32Array, rows: number, corpus: VectorMatrix): Promise<Float32Array> {
+    if (this.counter === undefined) throw new Error('ScoreRows.count needs a countThreshold at create()');
+    const d = corpus.dimension;
+    const feeds = {
+      queries: new this.ort.Tensor('float32', queries.subarray(0, rows * d), [rows, d]),
+      corpus: new this.ort.Tensor('float32', corpus.data, [corpus.rows, d]),
+    };
+    try {
+      const out = await this.counter.run(feeds);
+      return out.counts!.data as Float32Array;
+    } catch (error) {
+      throw new SbertkitError(`vector products failed: ${(error as Error).message.split('\n')[0]}`, {exitCode: 70});
+    }
   }
 
   /** `rows` query vectors (row-major in `queries`) against every corpus row: [rows, corpus.rows] scores. */
@@ -55,5 +90,6 @@ export class ScoreRows {
 
   async release(): Promise<void> {
     await this.session.release();
+    await this.counter?.release();
   }
 }
