@@ -88,7 +88,7 @@ async function run(rows: number): Promise<void> {
   const clustered = result.clusters.reduce((s, c) => s + c.members.length, 0);
   printSection(undefined, [
     ['pass 1 (counting)', `${((counted - started) / 1000).toFixed(2)} s`],
-    ['pass 2 (communities)', `${((ended - counted) / 1000).toFixed(2)} s (${int(result.visited)} of ${int(result.candidates)} candidates visited)`],
+    ['pass 2 (communities)', `${((ended - counted) / 1000).toFixed(2)} s (${int(result.visited)} of ${int(result.candidates)} candidates decided, ${int(result.fetched)} needed their score row)`],
     ['total', `${((ended - started) / 1000).toFixed(2)} s`],
     ['communities', `${int(result.clusters.length)} (largest ${int(result.clusters[0]?.members.length ?? 0)}), ${int(clustered)} rows clustered`],
     ['peak RSS', mib(peakRssMiB())],

@@ -24,13 +24,17 @@
  * Why not their loop: for each candidate they re-sort a growing top-k of its whole score row and keep
  * every candidate's full list before removing overlaps, so one community that swallows everything at
  * a low threshold costs rows^2 memory and hours. Here work is at most two passes of rows x rows dot
- * products in blocks (memory: one block of scores, SCORE_BLOCK_VALUES float32): pass 1 counts, pass 2
- * visits candidates in order and builds each community from its score row only when its turn comes,
- * and stops as soon as fewer than minSize rows are left untaken.
+ * products in blocks (memory: one block of scores, SCORE_BLOCK_VALUES float32): pass 1 counts in the
+ * graph, pass 2 visits candidates in order, rules out those whose untaken neighbours are already too
+ * few (counted in the graph again), builds the others' communities from their score rows when their
+ * turn comes, and stops as soon as fewer than minSize rows are left untaken.
  */
 import type {VectorMatrix} from '../vectors/matrix.js';
 import {rowsForBudget, ScoreRows} from '../vectors/score-rows.js';
 import {finishClustering, makeCluster, type Cluster, type Clustering} from './clusters.js';
+
+/** Candidates per pass-2 block (see there). */
+const PASS2_BLOCK = 32;
 
 export interface CommunityOptions {
   threshold: number;
@@ -46,8 +50,10 @@ export interface CommunityOptions {
 export interface CommunityResult extends Clustering {
   /** Rows that were candidate centres (count >= minSize). */
   candidates: number;
-  /** Candidates whose score rows pass 2 computed before it could stop. */
+  /** Candidates pass 2 decided before it could stop. */
   visited: number;
+  /** Of those, the ones whose full score row was computed (the rest were ruled out by their count). */
+  fetched: number;
 }
 
 /** `unit` must be unit-normalized (normalizeRows): cosine is then the dot product. */
@@ -55,16 +61,18 @@ export async function communityDetection(unit: VectorMatrix, options: CommunityO
   const n = unit.rows;
   const d = unit.dimension;
   const minSize = Math.max(1, Math.floor(options.minSize));
-  if (n === 0 || minSize > n) return {...finishClustering(n, []), candidates: 0, visited: 0};
+  if (n === 0 || minSize > n) return {...finishClustering(n, []), candidates: 0, visited: 0, fetched: 0};
   const threshold = Math.fround(options.threshold);
   const block = rowsForBudget(n, options.blockValues);
   const product = await ScoreRows.create(options.threads, threshold);
   try {
+    // 1 per row not yet in a community: all of them in pass 1.
+    const untaken = new Float32Array(n).fill(1);
     // Pass 1: how many rows each row reaches at the threshold.
     const counts = new Int32Array(n);
     for (let q0 = 0; q0 < n; q0 += block) {
       const q1 = Math.min(n, q0 + block);
-      counts.set(await product.count(unit.data.subarray(q0 * d, q1 * d), q1 - q0, unit), q0);
+      counts.set(await product.count(unit.data.subarray(q0 * d, q1 * d), q1 - q0, unit, untaken), q0);
       options.onProgress?.('counting', q1, n);
     }
 
@@ -72,33 +80,54 @@ export async function communityDetection(unit: VectorMatrix, options: CommunityO
     for (let i = 0; i < n; i++) if (counts[i]! >= minSize) candidates.push(i);
     candidates.sort((a, b) => counts[b]! - counts[a]! || a - b);
 
-    // Pass 2: candidates in order, block by block; `taken` only grows, so deciding each candidate
-    // in order inside a block is the same as their sequential loop.
+    // Pass 2: candidates in order, block by block. `taken` only grows, so a candidate's untaken
+    // neighbours counted at the start of its block (in the graph, no score rows out) bound what it
+    // will have at its turn: candidates whose bound is below minSize are skipped without fetching
+    // their score rows (typically the other members of a community already taken). The others get
+    // their full score row and are decided in order, as in their sequential loop.
     const taken = new Uint8Array(n);
     let free = n;
     let visited = 0;
+    let fetched = 0;
     const found: Cluster[] = [];
     const gathered = new Float32Array(Math.min(block, Math.max(1, candidates.length)) * d);
-    // Blocks start small and double: when the first communities take nearly every row, pass 2 stops
-    // after a few candidates instead of paying for a full block of score rows.
-    let step = Math.min(block, 16);
-    for (let c0 = 0, c1 = 0; c0 < candidates.length && free >= minSize; c0 = c1, step = Math.min(block, step * 2)) {
+    const gather = (rows: readonly number[]) => rows.forEach((row, i) => gathered.set(unit.data.subarray(row * d, (row + 1) * d), i * d));
+    // Small blocks: candidates come sorted by count, so a community's members sit next to each other
+    // in the order; with blocks much larger than a community, their bounds would all be counted
+    // before it is taken and rule nothing out. Small blocks also let pass 2 stop early cheaply.
+    const step = Math.min(block, PASS2_BLOCK);
+    for (let c0 = 0, c1 = 0; c0 < candidates.length && free >= minSize; c0 = c1) {
       c1 = Math.min(candidates.length, c0 + step);
-      for (let i = c0; i < c1; i++) gathered.set(unit.data.subarray(candidates[i]! * d, (candidates[i]! + 1) * d), (i - c0) * d);
-      const scores = await product.run(gathered, c1 - c0, unit);
-      for (let i = c0; i < c1 && free >= minSize; i++) {
+      const blockRows = candidates.slice(c0, c1);
+      gather(blockRows);
+      const bounds = await product.count(gathered, blockRows.length, unit, untaken);
+      const live = blockRows.filter((_, i) => bounds[i]! >= minSize);
+      const rowOf = new Map(live.map((row, i) => [row, i]));
+      let scores: Float32Array = new Float32Array(0);
+      if (live.length > 0) {
+        gather(live);
+        scores = await product.run(gathered, live.length, unit);
+        fetched += live.length;
+      }
+      for (const candidate of blockRows) {
+        if (free < minSize) break;
         visited++;
-        const base = (i - c0) * n;
+        const at = rowOf.get(candidate);
+        if (at === undefined) continue;
+        const base = at * n;
         const members: number[] = [];
         for (let j = 0; j < n; j++) if (taken[j] === 0 && scores[base + j]! >= threshold) members.push(j);
         if (members.length < minSize) continue;
-        for (const j of members) taken[j] = 1;
+        for (const j of members) {
+          taken[j] = 1;
+          untaken[j] = 0;
+        }
         free -= members.length;
         found.push(makeCluster(members, (j) => scores[base + j]!));
       }
-      options.onProgress?.('communities', Math.min(c1, visited), candidates.length);
+      options.onProgress?.('communities', c1, candidates.length);
     }
-    return {...finishClustering(n, found), candidates: candidates.length, visited};
+    return {...finishClustering(n, found), candidates: candidates.length, visited, fetched};
   } finally {
     await product.release();
   }

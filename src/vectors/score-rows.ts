@@ -49,21 +49,26 @@ export class ScoreRows {
       const hq = h.input('queries', 'float32', ['q', 'd']);
       const hc = h.input('corpus', 'float32', ['c', 'd']);
       const scores = h.op('Gemm', [hq, hc], {transB: 1});
+      const weights = h.input('weights', 'float32', [1, 'c']);
       const hit = h.op('Cast', [h.op('GreaterOrEqual', [scores, h.scalar('threshold', Math.fround(countThreshold))])], {to: 1});
-      h.op('ReduceSum', [hit, h.ints('axes', [1])], {keepdims: 0}, 'counts');
+      h.op('ReduceSum', [h.op('Mul', [hit, weights]), h.ints('axes', [1])], {keepdims: 0}, 'counts');
       h.output('counts', 'float32', ['q']);
       counter = await ort.InferenceSession.create(h.toBytes(17), options);
     }
     return new ScoreRows(ort, session, counter);
   }
 
-  /** For each of `rows` query vectors, how many corpus rows score >= the countThreshold given to create(). */
-  async count(queries: Float32Array, rows: number, corpus: VectorMatrix): Promise<Float32Array> {
+  /**
+   * For each of `rows` query vectors, how many corpus rows score >= the countThreshold given to
+   * create(), among the rows whose weight is 1 (weights: one 0/1 per corpus row).
+   */
+  async count(queries: Float32Array, rows: number, corpus: VectorMatrix, weights: Float32Array): Promise<Float32Array> {
     if (this.counter === undefined) throw new Error('ScoreRows.count needs a countThreshold at create()');
     const d = corpus.dimension;
     const feeds = {
       queries: new this.ort.Tensor('float32', queries.subarray(0, rows * d), [rows, d]),
       corpus: new this.ort.Tensor('float32', corpus.data, [corpus.rows, d]),
+      weights: new this.ort.Tensor('float32', weights, [1, corpus.rows]),
     };
     try {
       const out = await this.counter.run(feeds);

@@ -57,6 +57,7 @@ describe('communityDetection', () => {
     assert.equal(got.clusters[0]!.members.length, rows.length);
     assert.equal(got.candidates, rows.length);
     assert.equal(got.visited, 1);
+    assert.ok(got.fetched <= 32, `${got.fetched} score rows fetched`);
   });
 
   test('no rows, min size above the row count, and identical rows', async () => {
