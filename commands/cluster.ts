@@ -11,7 +11,7 @@ export default class Cluster extends SbertkitCommand<ClusterResult> {
   static override description = `community (default): the semantics of sentence-transformers' community_detection. A row with at
 least --min-size rows (itself included) at cosine >= --threshold is a candidate centre; candidates are
 taken by that count, largest first, each keeping its rows not already taken if at least --min-size are
-left. Work is at most two blocked passes of rows x rows products, whatever the threshold.
+left. Work is bounded (at most ~2.5 rows x rows products, blocked) whatever the threshold.
 kmeans: spherical k-means (cosine) with k-means++ initialization from --seed and Lloyd iterations until
 no row changes cluster or --max-iter; the same seed and input give the same clusters on any thread count.
 Every input row is written with its cluster (-1 for none; ids from 0, largest cluster first) and its

@@ -23,9 +23,10 @@
  *
  * Why not their loop: for each candidate they re-sort a growing top-k of its whole score row and keep
  * every candidate's full list before removing overlaps, so one community that swallows everything at
- * a low threshold costs rows^2 memory and hours. Here work is at most two passes of rows x rows dot
- * products in blocks (memory: one block of scores, SCORE_BLOCK_VALUES float32): pass 1 counts in the
- * graph, pass 2 visits candidates in order, rules out those whose untaken neighbours are already too
+ * a low threshold costs rows^2 memory and hours. Here work is bounded by rows x rows dot products
+ * (pass 1 computes half of them, by symmetry; pass 2 at most one row per candidate for its bound, and
+ * one more for each candidate that passes its bound) in blocks (memory: one block of scores,
+ * SCORE_BLOCK_VALUES float32). Pass 1 counts in the graph, pass 2 visits candidates in order, rules out those whose untaken neighbours are already too
  * few (counted in the graph again), builds the others' communities from their score rows when their
  * turn comes, and stops as soon as fewer than minSize rows are left untaken.
  */
@@ -68,12 +69,22 @@ export async function communityDetection(unit: VectorMatrix, options: CommunityO
   try {
     // 1 per row not yet in a community: all of them in pass 1.
     const untaken = new Float32Array(n).fill(1);
-    // Pass 1: how many rows each row reaches at the threshold.
+    // Pass 1: how many rows each row reaches at the threshold. cos is symmetric, so only the upper
+    // triangle of blocks is computed (half the products): the diagonal block by rows, every block
+    // right of it by rows and by columns.
     const counts = new Int32Array(n);
     for (let q0 = 0; q0 < n; q0 += block) {
       const q1 = Math.min(n, q0 + block);
-      counts.set(await product.count(unit.data.subarray(q0 * d, q1 * d), q1 - q0, unit, untaken), q0);
-      options.onProgress?.('counting', q1, n);
+      const queries = unit.data.subarray(q0 * d, q1 * d);
+      const diagonal = await product.countRange(queries, q1 - q0, queries, q1 - q0, untaken);
+      for (let r = 0; r < q1 - q0; r++) counts[q0 + r]! += diagonal.rows[r]!;
+      if (q1 < n) {
+        const right = await product.countRange(queries, q1 - q0, unit.data.subarray(q1 * d), n - q1, untaken);
+        for (let r = 0; r < q1 - q0; r++) counts[q0 + r]! += right.rows[r]!;
+        for (let c = 0; c < n - q1; c++) counts[q1 + c]! += right.columns[c]!;
+      }
+      // Work done grows with the triangle, not linearly in q1.
+      options.onProgress?.('counting', Math.round(n - ((n - q1) * (n - q1)) / n), n);
     }
 
     const candidates: number[] = [];
@@ -100,7 +111,7 @@ export async function communityDetection(unit: VectorMatrix, options: CommunityO
       c1 = Math.min(candidates.length, c0 + step);
       const blockRows = candidates.slice(c0, c1);
       gather(blockRows);
-      const bounds = await product.count(gathered, blockRows.length, unit, untaken);
+      const bounds = (await product.count(gathered, blockRows.length, unit, untaken)).rows;
       const live = blockRows.filter((_, i) => bounds[i]! >= minSize);
       const rowOf = new Map(live.map((row, i) => [row, i]));
       let scores: Float32Array = new Float32Array(0);

@@ -51,8 +51,13 @@ export class ScoreRows {
       const scores = h.op('Gemm', [hq, hc], {transB: 1});
       const weights = h.input('weights', 'float32', [1, 'c']);
       const hit = h.op('Cast', [h.op('GreaterOrEqual', [scores, h.scalar('threshold', Math.fround(countThreshold))])], {to: 1});
-      h.op('ReduceSum', [h.op('Mul', [hit, weights]), h.ints('axes', [1])], {keepdims: 0}, 'counts');
+      const weighted = h.op('Mul', [hit, weights]);
+      h.op('ReduceSum', [weighted, h.ints('axes', [1])], {keepdims: 0}, 'counts');
       h.output('counts', 'float32', ['q']);
+      // Per corpus row too: a self count over the upper triangle of blocks gets both sides of a pair
+      // from one product (with weights all 1).
+      h.op('ReduceSum', [weighted, h.ints('axes0', [0])], {keepdims: 0}, 'column_counts');
+      h.output('column_counts', 'float32', ['c']);
       counter = await ort.InferenceSession.create(h.toBytes(17), options);
     }
     return new ScoreRows(ort, session, counter);
@@ -60,19 +65,25 @@ export class ScoreRows {
 
   /**
    * For each of `rows` query vectors, how many corpus rows score >= the countThreshold given to
-   * create(), among the rows whose weight is 1 (weights: one 0/1 per corpus row).
+   * create(), among the rows whose weight is 1 (weights: one 0/1 per corpus row); and for each corpus
+   * row, how many of the queries reach it.
    */
-  async count(queries: Float32Array, rows: number, corpus: VectorMatrix, weights: Float32Array): Promise<Float32Array> {
+  async count(queries: Float32Array, rows: number, corpus: VectorMatrix, weights: Float32Array): Promise<{rows: Float32Array; columns: Float32Array}> {
+    return this.countRange(queries, rows, corpus.data, corpus.rows, weights);
+  }
+
+  /** count() against corpus rows given as row-major data (a view of some rows of a matrix). */
+  async countRange(queries: Float32Array, rows: number, corpus: Float32Array, corpusRows: number, weights: Float32Array): Promise<{rows: Float32Array; columns: Float32Array}> {
     if (this.counter === undefined) throw new Error('ScoreRows.count needs a countThreshold at create()');
-    const d = corpus.dimension;
+    const d = corpusRows === 0 ? 0 : corpus.length / corpusRows;
     const feeds = {
       queries: new this.ort.Tensor('float32', queries.subarray(0, rows * d), [rows, d]),
-      corpus: new this.ort.Tensor('float32', corpus.data, [corpus.rows, d]),
-      weights: new this.ort.Tensor('float32', weights, [1, corpus.rows]),
+      corpus: new this.ort.Tensor('float32', corpus, [corpusRows, d]),
+      weights: new this.ort.Tensor('float32', weights.subarray(0, corpusRows), [1, corpusRows]),
     };
     try {
       const out = await this.counter.run(feeds);
-      return out.counts!.data as Float32Array;
+      return {rows: out.counts!.data as Float32Array, columns: out.column_counts!.data as Float32Array};
     } catch (error) {
       throw new SbertkitError(`vector products failed: ${(error as Error).message.split('\n')[0]}`, {exitCode: 70});
     }
