@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a tiny seeded PRNG (32-bit state), identical on every platform and Node version, so a
+ * --seed reproduces a run exactly; Math.random cannot be seeded. The same generator as the tests'
+ * test/helpers/prng.ts, kept here because src/ must not import test code.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
