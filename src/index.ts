@@ -13,6 +13,11 @@ export {SbertkitError, EXIT} from './errors.js';
 
 // vectors
 export {VectorMatrix, type RowId} from './vectors/matrix.js';
+export {METRICS, similarity, type Metric} from './vectors/metric.js';
+export {exactSearch, type ExactSearchOptions} from './vectors/exact-search.js';
+export {searchTopK, type SearchOptions, type SearchBackend} from './vectors/search.js';
+export {AnnIndex} from './vectors/ann-index.js';
+export {TopK} from './vectors/top-k.js';
 
 // encoder
 export {Encoder, ENCODER_DEFAULTS} from './encoder/encoder.js';
@@ -34,6 +39,7 @@ export * from './io/index.js';
 
 // algorithms and evaluation
 export {pearson, spearman, averageRanks, stsMetrics, cosine, dot, negEuclidean, negManhattan} from './algorithms/sts-metrics.js';
+export {minePairs, type MinedPairs} from './algorithms/paraphrase-mining.js';
 export {evaluateSts, type StsEvaluation} from './eval/evaluate-sts.js';
 export {checkMinSpearman, checkBaseline} from './eval/sts-gates.js';
 export {renderStsReport, type ReportFormat} from './eval/render-sts-report.js';
@@ -44,3 +50,7 @@ export {quietServices, type PipelineServices, type Progress} from './pipelines/c
 export {runEncode, encodeToVectorFile, openEncodeSource, type EncodeOptions, type EncodeResult} from './pipelines/encode.js';
 export {runEvalSts, readBaselineReport, type EvalStsOptions, type EvalStsResult} from './pipelines/eval-sts.js';
 export {listModels, describeModel, type ModelsResult, type ModelInfo} from './pipelines/models.js';
+export {loadVectors, type LoadedVectors} from './pipelines/vector-input.js';
+export {runSimilarity, type PairsOptions, type SearchOptions as SimilaritySearchOptions, type SimilarityResult} from './pipelines/similarity.js';
+export {runMineParaphrases, type MineOptions, type MineResult} from './pipelines/mine-paraphrases.js';
+export {runCluster, type ClusterOptions, type ClusterResult} from './pipelines/cluster.js';
