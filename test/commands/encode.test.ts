@@ -138,6 +138,7 @@ describe('sbertkit encode: bad input is one line, non-zero exit, no output file'
     {name: 'invalid JSONL names its line', file: 'bad.jsonl', content: '{"text":"ok"}\n{"text": nope}\n', args: [], pattern: /bad\.jsonl:2: .*JSON/},
     {name: 'JSONL row without the text field names line and field', file: 'missing.jsonl', content: '{"text":"ok"}\n{"body":"x"}\n', args: [], pattern: /missing\.jsonl:2: .*'text'/},
     {name: 'missing input file', file: 'nope.csv', content: '', args: ['--no-create'], pattern: /nope\.csv/},
+    {name: 'a .txt.gz that is not gzip', file: 'plain.txt.gz', content: 'hello\nworld\n', args: [], pattern: /plain\.txt\.gz: not valid gzip \(incorrect header check\)/},
   ];
   for (const c of cases) {
     test(c.name, async () => {

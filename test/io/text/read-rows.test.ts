@@ -200,6 +200,26 @@ describe('openRows: bad inputs', () => {
     }
   });
 
+  // Each format reads its first bytes at a different time (txt only once rows are iterated, after
+  // the model has loaded), so every one gets a pause before reading, as encode has while loading.
+  for (const name of ['a.txt.gz', 'a.jsonl.gz', 'a.tsv.gz', 'a.csv.gz']) {
+    it(`reports ${name}, not gzip inside, as one line even when read after a pause`, async () => {
+      const path = await tempFile(name, 'text\nplain, not compressed\n');
+      await rejectsWithLine(async () => {
+        const source = await openRows(path);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await collect(source.rows);
+      }, `${path}: not valid gzip (incorrect header check); a .gz input must be gzip-compressed`);
+    });
+  }
+
+  it('reports a truncated .gz', async () => {
+    const whole = gzipSync(Array.from({length: 500}, (_, i) => `line ${i}`).join('\n'));
+    const path = await tempFile('cut.txt.gz', whole.subarray(0, whole.length - 40));
+    const source = await openRows(path);
+    await rejectsWithLine(() => collect(source.rows), `${path}: not valid gzip (unexpected end of file); a .gz input must be gzip-compressed`);
+  });
+
   it('stops reading when the consumer breaks early', async () => {
     const path = await tempFile('many.txt', Array.from({length: 1000}, (_, i) => `line ${i}`).join('\n'));
     const source = await openRows(path);
