@@ -29,4 +29,5 @@ export {column, type Column, type ColumnType, type RowFormat, type TypedRow} fro
 export {openOutput, type OutputSink} from './output/atomic-output.js';
 export {writeTextOutput} from './output/write-text.js';
 export {readStsDataset, readStsDatasets, type StsDataset} from './sts/read-sts.js';
+export {INVALID_UTF8_POLICIES, type InvalidUtf8Policy} from './input/utf8.js';
 export {textTable, markdownTable} from './report/table.js';

@@ -18,6 +18,7 @@ import {SbertkitError, EXIT} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME} from '../formats.js';
 import {readLines} from '../input/lines.js';
 import {openInput} from '../input/open-input.js';
+import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
 import {openRows, requireColumn} from '../text/read-rows.js';
 import type {TextFormat} from '../formats.js';
 
@@ -40,6 +41,8 @@ export interface StsDataset {
   pairs: StsPair[];
   /** Invalid rows dropped because of skipInvalid. */
   skipped: number;
+  /** Lines in which invalid UTF-8 was replaced by U+FFFD (onInvalidUtf8: 'replace'). */
+  invalidUtf8Lines: number;
 }
 
 export interface ReadStsOptions {
@@ -55,6 +58,8 @@ export interface ReadStsOptions {
   quote?: boolean;
   /** Stream used for input '-' (default process.stdin). */
   stdin?: NodeJS.ReadableStream;
+  /** Bytes that are not UTF-8: fail naming line and byte offset (default), or read them as U+FFFD. */
+  onInvalidUtf8?: InvalidUtf8Policy;
 }
 
 /** Flag names used in error messages, so users know what to pass. */
@@ -125,10 +130,11 @@ class PairCollector {
 const ORIGINAL_NAMES: ColumnNames = {s1: 'sentence1', s2: 'sentence2', score: 'score'};
 
 /** Parses the original STS Benchmark layout line by line (tab-split, no quotes, no header). */
-async function parseOriginal(input: string, stdin: (() => Readable) | undefined, collector: PairCollector): Promise<string> {
+async function parseOriginal(input: string, stdin: (() => Readable) | undefined, collector: PairCollector, policy: InvalidUtf8Policy | undefined): Promise<{file: string; invalidUtf8Lines: number}> {
   const source = await openInput(input, stdin?.());
+  const decoder = new Utf8Decoder(source.file, policy);
   try {
-    for await (const {line, text} of readLines(source.stream, source.file)) {
+    for await (const {line, text} of readLines(source.stream, source.file, decoder)) {
       if (text === '') continue; // a blank line carries no pair
       const f = text.split('\t');
       if (f.length !== 7 && f.length !== 9) {
@@ -140,14 +146,14 @@ async function parseOriginal(input: string, stdin: (() => Readable) | undefined,
   } finally {
     await source.close();
   }
-  return source.file;
+  return {file: source.file, invalidUtf8Lines: decoder.invalidLines};
 }
 
 /** The first non-empty line of the input (undefined for an empty input), reading no further. */
-async function firstLine(input: string, stdin: (() => Readable) | undefined): Promise<string | undefined> {
+async function firstLine(input: string, stdin: (() => Readable) | undefined, policy: InvalidUtf8Policy | undefined): Promise<string | undefined> {
   const source = await openInput(input, stdin?.());
   try {
-    for await (const {text} of readLines(source.stream, source.file)) if (text !== '') return text;
+    for await (const {text} of readLines(source.stream, source.file, new Utf8Decoder(source.file, policy))) if (text !== '') return text;
     return undefined;
   } finally {
     await source.close();
@@ -232,17 +238,18 @@ export async function readStsDataset(input: string, options: ReadStsOptions = {}
 
   let format = options.format;
   if (format === undefined) {
-    const first = await firstLine(input, stdin);
+    const first = await firstLine(input, stdin, options.onInvalidUtf8);
     if (first !== undefined && isOriginalStsLine(first)) format = 'original';
     // stdin (or an unknown extension) has no name to tell the format: the header line does.
     else if (first !== undefined && (input === STDIN || detectTextFormat(input) === undefined)) format = sniffHeaderedFormat(first);
   }
 
   let file: string;
+  let invalidUtf8Lines: number;
   if (format === 'original') {
-    file = await parseOriginal(input, stdin, collector);
+    ({file, invalidUtf8Lines} = await parseOriginal(input, stdin, collector, options.onInvalidUtf8));
   } else {
-    const source = await openRows(input, {format, quote: options.quote, header: true, stdin: stdin?.()});
+    const source = await openRows(input, {format, quote: options.quote, header: true, stdin: stdin?.(), onInvalidUtf8: options.onInvalidUtf8});
     file = source.file;
     format = source.format;
     if (format === 'txt') {
@@ -262,6 +269,7 @@ export async function readStsDataset(input: string, options: ReadStsOptions = {}
       throw error;
     }
     for await (const row of source.rows) collector.add(row.line, row.fields[names.s1], row.fields[names.s2], row.fields[names.score], names);
+    invalidUtf8Lines = source.invalidUtf8Lines;
   }
 
   const {pairs, skipped} = collector;
@@ -274,7 +282,7 @@ export async function readStsDataset(input: string, options: ReadStsOptions = {}
   if (pairs.every((p) => p.score === pairs[0].score)) {
     throw new SbertkitError(`all ${pairs.length} gold scores are ${pairs[0].score}; a correlation is undefined`, {file, exitCode: EXIT.BAD_INPUT});
   }
-  return {name: datasetBaseName(input), file, format, pairs, skipped};
+  return {name: datasetBaseName(input), file, format, pairs, skipped, invalidUtf8Lines};
 }
 
 /** Reads several datasets (in order) and gives them unique display names. */

@@ -8,11 +8,11 @@
  * for embedding.
  */
 import {pipeline, Transform, type TransformCallback} from 'node:stream';
-import {StringDecoder} from 'node:string_decoder';
 import {parse} from 'csv-parse';
 import {SbertkitError} from '../../errors.js';
 import type {InputStream} from '../input/open-input.js';
 import {fileError} from '../input/open-input.js';
+import {Utf8Decoder} from '../input/utf8.js';
 import type {Row} from './types.js';
 
 export interface ParsedRows {
@@ -20,33 +20,38 @@ export interface ParsedRows {
   rows: AsyncGenerator<Row>;
 }
 
-/** utf8 decode + BOM strip + CRLF -> LF, keeping a '\r' that ends a chunk until the next one. */
+/** utf8 decode (strict, BOM dropped) + CRLF -> LF, keeping a '\r' that ends a chunk until the next one. */
 class NormalizeNewlines extends Transform {
-  private readonly decoder = new StringDecoder('utf8');
   private carry = '';
-  private first = true;
 
-  constructor() {
+  constructor(private readonly decoder: Utf8Decoder) {
     super({decodeStrings: true, readableObjectMode: false});
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.emitText(this.decoder.write(chunk), false);
+    // A decoding error (invalid UTF-8, UTF-16) must go to the callback: a throw here escapes the stream.
+    try {
+      this.emitText(this.decoder.write(chunk), false);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    this.emitText(this.decoder.end(), true);
+    try {
+      this.emitText(this.decoder.end(), true);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
     callback();
   }
 
   private emitText(decoded: string, last: boolean): void {
     let text = this.carry + decoded;
     this.carry = '';
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
     if (!last && text.endsWith('\r')) {
       this.carry = '\r';
       text = text.slice(0, -1);
@@ -72,13 +77,13 @@ interface CsvItem {
  * Reads the header (or, with header=false, peeks the first record to name columns "1".."n") and
  * returns the remaining rows as a generator that closes the input when done or abandoned.
  */
-export async function parseDelimited(input: InputStream, delimiter: string, header: boolean): Promise<ParsedRows> {
+export async function parseDelimited(input: InputStream, delimiter: string, header: boolean, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const {file} = input;
   const label = delimiter === '\t' ? 'TSV' : 'CSV';
   // relax_quotes: a quote inside an unquoted field (`1,He said "hi"`) is taken literally, as Python's
   // csv module and pandas do, instead of failing the whole file.
   const parser = parse({delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true});
-  pipeline(input.stream, new NormalizeNewlines(), parser, () => {
+  pipeline(input.stream, new NormalizeNewlines(decoder), parser, () => {
     // Errors surface through the parser's async iterator below.
   });
   const iterator = (parser as AsyncIterable<CsvItem>)[Symbol.asyncIterator]();

@@ -8,6 +8,7 @@ import {SbertkitError} from '../../errors.js';
 import {checkUniqueColumns, type ParsedRows} from './csv-rows.js';
 import {readLines, type Line} from '../input/lines.js';
 import type {InputStream} from '../input/open-input.js';
+import {Utf8Decoder} from '../input/utf8.js';
 import type {Row} from './types.js';
 
 /** Wraps a generator so the input is closed when it ends, fails or is abandoned (break). */
@@ -33,17 +34,17 @@ const emptyLine = (text: string): boolean => text === '';
 /** JSONL: whitespace-only lines are blank too, as JSON ignores whitespace. */
 const whitespaceLine = (text: string): boolean => text.trim() === '';
 
-export async function parseTxt(input: InputStream): Promise<ParsedRows> {
-  const lines = readLines(input.stream, input.file);
+export async function parseTxt(input: InputStream, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
+  const lines = readLines(input.stream, input.file, decoder);
   async function* rows(): AsyncGenerator<Row> {
     for await (const {line, text} of lines) yield {line, fields: {text}};
   }
   return {columns: ['text'], rows: closing(input, rows())};
 }
 
-export async function parseTsv(input: InputStream, header: boolean): Promise<ParsedRows> {
+export async function parseTsv(input: InputStream, header: boolean, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const {file} = input;
-  const lines = readLines(input.stream, file);
+  const lines = readLines(input.stream, file, decoder);
   let first: Line | undefined;
   let columns: string[];
   try {
@@ -76,9 +77,9 @@ export async function parseTsv(input: InputStream, header: boolean): Promise<Par
   return {columns, rows: closing(input, rows())};
 }
 
-export async function parseJsonl(input: InputStream): Promise<ParsedRows> {
+export async function parseJsonl(input: InputStream, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const {file} = input;
-  const lines = readLines(input.stream, file);
+  const lines = readLines(input.stream, file, decoder);
   let first: Row | undefined;
   try {
     const line = await firstNonBlank(lines, whitespaceLine);

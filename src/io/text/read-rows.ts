@@ -5,6 +5,7 @@
 import {SbertkitError} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME, TEXT_FORMATS} from '../formats.js';
 import {openInput} from '../input/open-input.js';
+import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
 import {parseDelimited} from './csv-rows.js';
 import {parseJsonl, parseTsv, parseTxt} from './line-rows.js';
 import type {Row} from './types.js';
@@ -19,6 +20,8 @@ export interface ReadRowsOptions {
   header?: boolean;
   /** Stream to read for '-' (default process.stdin); tests pass a Readable. */
   stdin?: NodeJS.ReadableStream;
+  /** Bytes that are not UTF-8: fail naming line and byte offset (default), or read them as U+FFFD. */
+  onInvalidUtf8?: InvalidUtf8Policy;
 }
 
 export interface RowSource {
@@ -31,6 +34,8 @@ export interface RowSource {
   rows: AsyncIterable<Row>;
   /** Releases the file when the rows will not be iterated (e.g. a column check failed). */
   close(): Promise<void>;
+  /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'), for the summary. */
+  readonly invalidUtf8Lines: number;
 }
 
 export async function openRows(input: string, options: ReadRowsOptions = {}): Promise<RowSource> {
@@ -43,11 +48,12 @@ export async function openRows(input: string, options: ReadRowsOptions = {}): Pr
   }
   const stream = await openInput(input, options.stdin);
   const header = options.header ?? true;
+  const decoder = new Utf8Decoder(stream.file, options.onInvalidUtf8);
   const parsed =
-    format === 'csv' ? await parseDelimited(stream, ',', header)
-    : format === 'tsv' ? options.quote ? await parseDelimited(stream, '\t', header) : await parseTsv(stream, header)
-    : format === 'jsonl' ? await parseJsonl(stream)
-    : await parseTxt(stream);
+    format === 'csv' ? await parseDelimited(stream, ',', header, decoder)
+    : format === 'tsv' ? options.quote ? await parseDelimited(stream, '\t', header, decoder) : await parseTsv(stream, header, decoder)
+    : format === 'jsonl' ? await parseJsonl(stream, decoder)
+    : await parseTxt(stream, decoder);
   return {
     file: stream.file,
     format,
@@ -56,6 +62,9 @@ export async function openRows(input: string, options: ReadRowsOptions = {}): Pr
     close: async () => {
       await parsed.rows.return(undefined);
       await stream.close();
+    },
+    get invalidUtf8Lines() {
+      return decoder.invalidLines;
     },
   };
 }

@@ -23,6 +23,8 @@ export interface TextSource {
   columns: string[];
   records: AsyncIterable<TextRecord>;
   close(): Promise<void>;
+  /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'). */
+  readonly invalidUtf8Lines: number;
 }
 
 export async function openTexts(input: string, options: ReadTextsOptions = {}): Promise<TextSource> {
@@ -55,7 +57,16 @@ export async function openTexts(input: string, options: ReadTextsOptions = {}): 
       index++;
     }
   }
-  return {file, format: source.format, columns: source.columns, records: records(), close: source.close};
+  return {
+    file,
+    format: source.format,
+    columns: source.columns,
+    records: records(),
+    close: source.close,
+    get invalidUtf8Lines() {
+      return source.invalidUtf8Lines;
+    },
+  };
 }
 
 /** CSV/TSV/txt rows always have every column; JSONL rows are checked one by one. */

@@ -231,3 +231,65 @@ describe('openRows: bad inputs', () => {
     assert.deepEqual(seen.map((row) => row.fields.text), ['line 0', 'line 1']);
   });
 });
+
+describe('openRows: encodings', () => {
+  /** file:line: message for the first 0xE9 in `bytes`, its line and offset counted here. */
+  const latin1Line = (path: string, bytes: Buffer): string => {
+    const offset = bytes.indexOf(0xe9);
+    const line = bytes.subarray(0, offset).filter((b) => b === 0x0a).length + 1;
+    return `${path}:${line}: invalid UTF-8 (byte 0xE9 at byte offset ${offset}); convert the file to UTF-8 (e.g. iconv -f latin1 -t UTF-8) or pass --on-invalid-utf8 replace`;
+  };
+  // Latin-1 'é' (0xE9) on line 4, after a multi-byte UTF-8 character that must not shift the offset.
+  const inputs: Array<{name: string; options?: Parameters<typeof openRows>[1]; text: string; expected: string[]}> = [
+    {name: 'a.csv', text: 'text,n\n"two\nlines",1\nç,2\ncaf\xe9 au lait,3\n', expected: ['two\nlines', 'ç', 'caf\ufffd au lait']},
+    {name: 'a.tsv', text: 'text\tn\nx\t1\nç\t2\ncaf\xe9 au lait\t3\n', expected: ['x', 'ç', 'caf\ufffd au lait']},
+    {name: 'q.tsv', options: {quote: true}, text: 'text\tn\nx\t1\nç\t2\ncaf\xe9 au lait\t3\n', expected: ['x', 'ç', 'caf\ufffd au lait']},
+    {name: 'a.jsonl', text: '{"text":"x"}\n{"text":"y"}\n{"text":"ç"}\n{"text":"caf\xe9 au lait"}\n', expected: ['x', 'y', 'ç', 'caf\ufffd au lait']},
+    {name: 'a.txt', text: 'x\ny\nç\ncaf\xe9 au lait\n', expected: ['x', 'y', 'ç', 'caf\ufffd au lait']},
+  ];
+  // 'ç' is written as UTF-8, 'é' as Latin-1: the file mixes both, as hand-edited files do.
+  const bytesOf = (text: string): Buffer => Buffer.concat(text.split('ç').flatMap((part, i) => (i === 0 ? [] : [Buffer.from('ç', 'utf8')]).concat(Buffer.from(part, 'latin1'))));
+
+  for (const input of inputs) {
+    it(`${input.name}: invalid UTF-8 fails with line and byte offset, from a file and from stdin in small chunks`, async () => {
+      const bytes = bytesOf(input.text);
+      const path = await tempFile(input.name, bytes);
+      await rejectsWithLine(async () => collect((await openRows(path, input.options)).rows), latin1Line(path, bytes));
+      const format = input.name.endsWith('.csv') ? 'csv' : input.name.endsWith('.tsv') ? 'tsv' : input.name.endsWith('.jsonl') ? 'jsonl' : 'txt';
+      await rejectsWithLine(async () => collect((await openRows('-', {...input.options, format, stdin: fakeStdin(bytes, 2)})).rows), latin1Line('<stdin>', bytes));
+    });
+
+    it(`${input.name}: onInvalidUtf8 'replace' reads U+FFFD and counts the line`, async () => {
+      const path = await tempFile(input.name, bytesOf(input.text));
+      const source = await openRows(path, {...input.options, onInvalidUtf8: 'replace'});
+      const rows = await collect(source.rows);
+      assert.deepEqual(rows.map((row) => row.fields.text), input.expected);
+      assert.equal(source.invalidUtf8Lines, 1);
+    });
+  }
+
+  it("counts lines, not bytes, with 'replace'", async () => {
+    const source = await openRows('-', {format: 'txt', onInvalidUtf8: 'replace', stdin: fakeStdin(Buffer.from('\xe9\xe8\nok\n\xff\n\xe0', 'latin1'), 1)});
+    assert.deepEqual((await collect(source.rows)).map((row) => row.fields.text), ['\ufffd\ufffd', 'ok', '\ufffd', '\ufffd']);
+    assert.equal(source.invalidUtf8Lines, 3);
+  });
+
+  for (const [name, bom] of [['le.csv', 'utf16le'], ['be.txt', 'utf16be']] as const) {
+    it(`${name}: UTF-16 (${bom}) is one line saying so, not 'column not found' with NUL bytes`, async () => {
+      const le = Buffer.from('\ufefftext\nhello\n', 'utf16le');
+      const path = await tempFile(name, bom === 'utf16le' ? le : Buffer.from(le).swap16());
+      await rejectsWithLine(
+        async () => collect((await openRows(path)).rows),
+        `${path}:1: looks like UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8`,
+      );
+    });
+  }
+
+  it('UTF-16 without a byte-order mark is told by its NUL bytes', async () => {
+    const path = await tempFile('nobom.tsv', Buffer.from('text\tid\nhello\t1\n', 'utf16le'));
+    await rejectsWithLine(
+      () => openRows(path),
+      `${path}:1: looks like UTF-16 (NUL bytes among its first characters), not UTF-8; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8`,
+    );
+  });
+});

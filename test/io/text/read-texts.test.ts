@@ -32,6 +32,13 @@ describe('openTexts', () => {
     ]);
   });
 
+  it("reports how many lines had invalid UTF-8 replaced (onInvalidUtf8: 'replace')", async () => {
+    const path = await tempFile('l1.csv', Buffer.from('id,text\n1,caf\xe9\n2,ok\n3,na\xefve\n', 'latin1'));
+    const source = await openTexts(path, {idColumn: 'id', onInvalidUtf8: 'replace'});
+    assert.deepEqual((await collect(source.records)).map((r) => r.text), ['caf\ufffd', 'ok', 'na\ufffdve']);
+    assert.equal(source.invalidUtf8Lines, 2);
+  });
+
   it('keeps JSONL numeric ids as numbers', async () => {
     const path = await tempFile('t.jsonl', '{"id":10,"text":"x","tag":"a"}\n{"id":"s","text":"y"}\n');
     const source = await openTexts(path, {idColumn: 'id', keepColumns: ['tag']});
