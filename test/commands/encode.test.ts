@@ -121,6 +121,15 @@ describe('sbertkit encode', () => {
     outs[0]!.forEach((v, i) => v.forEach((x, j) => assert.ok(Math.abs(x - outs[1]![i]![j]!) <= 1e-5)));
   });
 
+  test('JSONL integer ids beyond 2^53 stay distinct and exact in the output', async () => {
+    const input = join(dir, 'big-ids.jsonl');
+    await writeFile(input, '{"id": 9007199254740993, "text": "a cat"}\n{"id": 9007199254740992, "text": "a dog"}\n');
+    const r = await runCli(['encode', input, '--id-column', 'id', '--model', model.dir, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    // The ids are read from the raw output text: JSON.parse here would round them again.
+    assert.deepEqual([...r.stdout.matchAll(/"id":("?)(-?\d+)\1/g)].map((m) => m[2]), ['9007199254740993', '9007199254740992']);
+  });
+
   test('| head -1 ends quietly with exit 0', async () => {
     const big = join(dir, 'big.txt');
     await writeFile(big, Array.from({length: 20000}, (_, i) => `line number ${i} about the cat`).join('\n'));

@@ -7,6 +7,7 @@
 import {SbertkitError} from '../../errors.js';
 import {checkUniqueColumns, type ParsedRows} from './csv-rows.js';
 import {readLines, type Line} from '../input/lines.js';
+import {isLossyNumber, topLevelNumberTexts} from './json-numbers.js';
 import type {InputStream} from '../input/open-input.js';
 import {Utf8Decoder} from '../input/utf8.js';
 import type {Row} from './types.js';
@@ -115,8 +116,16 @@ export function parseJsonLine({line, text}: Line, file: string): Row {
   }
   const values = value as Record<string, unknown>;
   const fields: Record<string, string> = {};
-  for (const key of Object.keys(values)) fields[key] = stringifyJsonValue(values[key]);
-  return {line, fields, values};
+  let lossy: Set<string> | undefined;
+  for (const key of Object.keys(values)) {
+    fields[key] = stringifyJsonValue(values[key]);
+    if (isLossyNumber(values[key])) (lossy ??= new Set()).add(key);
+  }
+  if (lossy === undefined) return {line, fields, values};
+  // Integers beyond 2^53 were rounded by JSON.parse: keep their digits (ids must stay distinct).
+  const numberTexts = topLevelNumberTexts(text, lossy);
+  Object.assign(fields, numberTexts);
+  return {line, fields, values, numberTexts};
 }
 
 /** Row.fields convention: strings as-is, numbers/booleans String()-ed, anything else JSON text. */

@@ -71,7 +71,8 @@ export async function openJsonlVectors(
         const problem = value === undefined ? 'is missing' : `is not a string or number (got ${jsonType(value)})`;
         throw new SbertkitError(`field '${idColumn}' ${problem}`, {...where, field: idColumn});
       }
-      id = value;
+      // An integer beyond 2^53 keeps its digits as a string id, as Int64 ids from Arrow/Parquet do.
+      id = (typeof value === 'number' ? row.numberTexts?.[idColumn] : undefined) ?? value;
     }
     const at = batch.ids.length;
     batch.ids.push(id);

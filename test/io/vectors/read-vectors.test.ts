@@ -27,3 +27,11 @@ describe('openVectors: JSONL text encoding', () => {
     assert.equal(source.invalidUtf8Lines, 1);
   });
 });
+
+describe('openVectors: JSONL ids', () => {
+  it('keeps integer ids beyond 2^53 exactly, as their digits', async () => {
+    const path = await tempFile('ids.jsonl', '{"id":9007199254740993,"embedding":[1,2]}\n{"id":9007199254740992,"embedding":[3,4]}\n{"id":7,"embedding":[5,6]}\n');
+    const records = await collect((await openVectors(path)).records);
+    assert.deepEqual(records.map((r) => r.id), ['9007199254740993', '9007199254740992', 7]);
+  });
+});
