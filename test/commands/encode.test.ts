@@ -149,6 +149,7 @@ describe('sbertkit encode: bad input is one line, non-zero exit, no output file'
     {name: 'missing input file', file: 'nope.csv', content: '', args: ['--no-create'], pattern: /nope\.csv/},
     {name: 'Latin-1 CSV names line and byte offset', file: 'latin1.csv', content: Buffer.from('id,text\n1,ok\n2,caf\xe9\n', 'latin1'), args: [], pattern: /latin1\.csv:3: invalid UTF-8 \(byte 0xE9 at byte offset 18\)/},
     {name: 'UTF-16 CSV says so', file: 'utf16.csv', content: Buffer.from('\ufeffid,text\n1,hello\n', 'utf16le'), args: [], pattern: /utf16\.csv:1: looks like UTF-16 .*iconv -f UTF-16 -t UTF-8/},
+    {name: 'unclosed CSV quote names the line where it opened', file: 'unclosed.csv', content: 'id,text\n1,"open\n2,more\n3,and more\n', args: [], pattern: /unclosed\.csv:2: invalid CSV: a quoted field opened here is never closed/},
     {name: 'a .txt.gz that is not gzip', file: 'plain.txt.gz', content: 'hello\nworld\n', args: [], pattern: /plain\.txt\.gz: not valid gzip \(incorrect header check\)/},
   ];
   for (const c of cases) {

@@ -82,7 +82,8 @@ export async function parseDelimited(input: InputStream, delimiter: string, head
   const label = delimiter === '\t' ? 'TSV' : 'CSV';
   // relax_quotes: a quote inside an unquoted field (`1,He said "hi"`) is taken literally, as Python's
   // csv module and pandas do, instead of failing the whole file.
-  const parser = parse({delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true});
+  // raw: the text of the record being parsed comes with an error, which places an unclosed quote.
+  const parser = parse({delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true});
   pipeline(input.stream, new NormalizeNewlines(decoder), parser, () => {
     // Errors surface through the parser's async iterator below.
   });
@@ -93,7 +94,7 @@ export async function parseDelimited(input: InputStream, delimiter: string, head
     try {
       item = await iterator.next();
     } catch (error) {
-      throw csvError(file, label, error);
+      throw csvError(file, label, delimiter, error);
     }
     if (item.done) return undefined;
     const {record, info} = item.value;
@@ -142,9 +143,14 @@ export function checkUniqueColumns(columns: string[], file: string, line: number
   }
 }
 
-function csvError(file: string, label: string, error: unknown): SbertkitError {
-  const csv = error as {code?: unknown; lines?: unknown; message?: string};
+function csvError(file: string, label: string, delimiter: string, error: unknown): SbertkitError {
+  const csv = error as {code?: unknown; lines?: unknown; message?: string; raw?: unknown};
   if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
+    if (csv.code === 'CSV_QUOTE_NOT_CLOSED' && typeof csv.lines === 'number' && typeof csv.raw === 'string') {
+      // csv-parse reports the last line of the file, which says nothing about where the problem is.
+      const line = unclosedQuoteLine(csv.raw, csv.lines, delimiter);
+      return new SbertkitError(`invalid ${label}: a quoted field opened here is never closed (a stray " ?)`, {file, line, cause: error});
+    }
     return new SbertkitError(`invalid ${label}: ${csv.message ?? csv.code}`, {
       file,
       line: typeof csv.lines === 'number' ? csv.lines : undefined,
@@ -152,4 +158,41 @@ function csvError(file: string, label: string, error: unknown): SbertkitError {
     });
   }
   return fileError(file, error);
+}
+
+const isLineBreak = (c: string | undefined): boolean => c === '\n' || c === '\r';
+
+/**
+ * The line of the quote that is still open at the end of the input. `raw` is the unfinished record
+ * (from just after the previous record to the end of the input) and `lastLine` csv-parse's line at
+ * the end, which counts one line per '\n' or '\r' except a final one. Falls back to the line where
+ * the record starts if the quote cannot be found.
+ */
+export function unclosedQuoteLine(raw: string, lastLine: number, delimiter: string): number {
+  let breaks = 0;
+  for (const c of raw) if (isLineBreak(c)) breaks++;
+  const recordStart = lastLine - breaks + (isLineBreak(raw[raw.length - 1]) ? 1 : 0);
+  let quoting = false;
+  let fieldStart = true;
+  let openAt = -1;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (quoting) {
+      if (c === '"') {
+        if (raw[i + 1] === '"') i++;
+        else quoting = false;
+      }
+    } else if (c === '"' && fieldStart) {
+      quoting = true;
+      openAt = i;
+      fieldStart = false;
+    } else {
+      // relax_quotes: a quote inside an unquoted field is a plain character.
+      fieldStart = c === delimiter || isLineBreak(c);
+    }
+  }
+  if (!quoting) return recordStart;
+  let line = recordStart;
+  for (let i = 0; i < openAt; i++) if (isLineBreak(raw[i])) line++;
+  return line;
 }

@@ -65,15 +65,32 @@ describe('openRows: CSV', () => {
     await rejectsWithLine(() => collect(source.rows), `${path}:4: row has 3 fields, expected 2`);
   });
 
-  it('reports an unterminated quote', async () => {
-    const path = await tempFile('quote.csv', 'a,b\n1,"open\n');
-    const source = await openRows(path);
-    await assert.rejects(() => collect(source.rows), (error: unknown) => {
-      assert.ok(error instanceof SbertkitError);
-      assert.equal(error.file, path);
-      assert.match(error.message, /^invalid CSV: Quote Not Closed/);
-      return true;
+  // csv-parse says where the input ends; the user needs where the quote opened.
+  const unclosed: Array<{name: string; csv: string; line: number; options?: Parameters<typeof openRows>[1]}> = [
+    {name: 'in the first row', csv: 'a,"b\nc,d\n', line: 1, options: {header: false}},
+    {name: 'after blank lines', csv: 'x,y\n1,2\n\n\n3,"open\nmore\n', line: 5},
+    {name: 'after a closed multi-line field of the same record', csv: 'x,y,z\n1,"a\nb","open\nz\n', line: 3},
+    {name: 'with CRLF line ends', csv: 'x,y\r\n1,2\r\n3,"open\r\nmore\r\nand more\r\n', line: 3},
+    {name: 'with no final newline', csv: 'x,y\n1,"open', line: 2},
+    {name: 'after a doubled quote', csv: 'x,y\n1,"say ""hi""\n2,3\n', line: 2},
+    {name: 'in quoted TSV', csv: 'x\ty\n1\t2\n3\t"open\n4\t5\n', line: 3, options: {format: 'tsv', quote: true}},
+  ];
+  for (const c of unclosed) {
+    it(`reports an unclosed quote at the line where it opened: ${c.name}`, async () => {
+      const path = await tempFile(c.options?.format === 'tsv' ? 'q.tsv' : 'q.csv', c.csv);
+      const label = c.options?.format === 'tsv' ? 'TSV' : 'CSV';
+      await rejectsWithLine(async () => collect((await openRows(path, c.options)).rows), `${path}:${c.line}: invalid ${label}: a quoted field opened here is never closed (a stray " ?)`);
     });
+  }
+
+  it('reports an unclosed quote deep in a long input read in small chunks', async () => {
+    // 2000 quoted two-line rows, the bad one, then 1000 rows without quotes to close it.
+    const rows = Array.from({length: 2000}, (_, i) => `${i},"text ${i}, with ""quotes""\nand a second line"`);
+    rows.push('2000,"never closed', ...Array.from({length: 1000}, (_, i) => `${2001 + i},plain text`));
+    // Header on line 1, then two lines per row: the bad row starts on line 2 + 2 * 2000.
+    const csv = 'id,text\n' + rows.join('\n') + '\n';
+    const expected = `<stdin>:${2 + 2 * 2000}: invalid CSV: a quoted field opened here is never closed (a stray " ?)`;
+    await rejectsWithLine(async () => collect((await openRows('-', {format: 'csv', stdin: fakeStdin(csv, 4093)})).rows), expected);
   });
 
   it('reports a duplicate header name', async () => {
