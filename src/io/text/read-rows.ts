@@ -4,7 +4,7 @@
  */
 import {SbertkitError} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME, TEXT_FORMATS} from '../formats.js';
-import {openInput} from '../input/open-input.js';
+import {openInput, type InputStream} from '../input/open-input.js';
 import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
 import {parseDelimited} from './csv-rows.js';
 import {parseJsonl, parseTsv, parseTxt} from './line-rows.js';
@@ -39,14 +39,24 @@ export interface RowSource {
 }
 
 export async function openRows(input: string, options: ReadRowsOptions = {}): Promise<RowSource> {
-  const format = options.format ?? detectTextFormat(input);
-  if (format === undefined) {
+  const format = textFormatOf(input, options.format);
+  return rowsFromInput(await openInput(input, options.stdin), format, options);
+}
+
+/** The format to read `input` as: the explicit one, else the extension's; fails when neither tells. */
+export function textFormatOf(input: string, format: TextFormat | undefined): TextFormat {
+  const resolved = format ?? detectTextFormat(input);
+  if (resolved === undefined) {
     throw new SbertkitError(
       `cannot tell the text format from the name; pass --input-format (${TEXT_FORMATS.join(', ')})`,
       {file: input === STDIN ? STDIN_NAME : input},
     );
   }
-  const stream = await openInput(input, options.stdin);
+  return resolved;
+}
+
+/** openRows on an input already opened (e.g. one whose first line was peeked to tell its format). */
+export async function rowsFromInput(stream: InputStream, format: TextFormat, options: Omit<ReadRowsOptions, 'format' | 'stdin'> = {}): Promise<RowSource> {
   const header = options.header ?? true;
   const decoder = new Utf8Decoder(stream.file, options.onInvalidUtf8);
   const parsed =
