@@ -203,6 +203,18 @@ describe('openRows: bad inputs', () => {
     await assert.rejects(() => openRows(path), /pass --input-format/);
   });
 
+  it('requireColumn keeps a header name with a line break on one line (found by the fuzzer)', async () => {
+    const source = await openRows('-', {format: 'csv', stdin: fakeStdin('"\r\u4f60",sentence2\n1,2\n')});
+    try {
+      assert.throws(
+        () => requireColumn(source, 'sentence1', '--sentence1-column'),
+        (error: unknown) => error instanceof SbertkitError && error.toLine() === "<stdin>:1: column 'sentence1' not found (--sentence1-column); columns are \\r\u4f60, sentence2",
+      );
+    } finally {
+      await source.close();
+    }
+  });
+
   it('requireColumn lists the available columns', async () => {
     const path = await tempFile('h.csv', 'id,sentence\n1,a\n');
     const source = await openRows(path);
