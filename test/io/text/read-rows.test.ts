@@ -49,6 +49,19 @@ describe('openRows: CSV', () => {
     ]);
   });
 
+  // Found by the fuzzer: csv-parse took the first line break it saw for the record delimiter, so a
+  // stray '\r' in the header made '\n' plain text and the whole file one record; and it counted a
+  // lone '\r' as a line, which shifted the line of every later row.
+  it('treats a lone carriage return as text, like the line-oriented readers, and numbers lines by LF', async () => {
+    const {columns, rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('a\rb,text\n1,"x\ry"\n\n2,z\r\n3,w\n', 3)});
+    assert.deepEqual(columns, ['a\rb', 'text']);
+    assert.deepEqual(rows, [
+      {line: 2, fields: {'a\rb': '1', text: 'x\ry'}},
+      {line: 4, fields: {'a\rb': '2', text: 'z'}},
+      {line: 5, fields: {'a\rb': '3', text: 'w'}},
+    ]);
+  });
+
   it('names columns 1..n with header: false', async () => {
     const path = await tempFile('b.csv', 'a,b\nc,d\n');
     const {columns, rows} = await readAll(path, {header: false});
