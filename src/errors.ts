@@ -18,11 +18,22 @@ export class SbertkitError extends Error {
     this.exitCode = options.exitCode ?? 2;
   }
 
-  /** "file:line: message" — the single line shown to users. */
+  /**
+   * "file:line: message" — the single line shown to users. Messages quote input data (column names,
+   * cell values, parser messages with a snippet of the line) that may hold line breaks, so control
+   * characters are escaped here, once for every message.
+   */
   toLine(): string {
     const where = this.file === undefined ? '' : this.line === undefined ? `${this.file}: ` : `${this.file}:${this.line}: `;
-    return `${where}${this.message}`;
+    return printable(`${where}${this.message}`);
   }
+}
+
+/** Line breaks and other control characters (all but tab) as escapes: "a\\nb" for a, newline, b. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export const EXIT = {

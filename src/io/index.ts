@@ -31,4 +31,5 @@ export {openOutput, checkOutputWritable, type OutputSink} from './output/atomic-
 export {refuseOutputOverInput} from './output/same-file.js';
 export {writeTextOutput} from './output/write-text.js';
 export {readStsDataset, readStsDatasets, type StsDataset} from './sts/read-sts.js';
+export {INVALID_UTF8_POLICIES, type InvalidUtf8Policy} from './input/utf8.js';
 export {textTable, markdownTable} from './report/table.js';

@@ -122,6 +122,15 @@ describe('sbertkit encode', () => {
     outs[0]!.forEach((v, i) => v.forEach((x, j) => assert.ok(Math.abs(x - outs[1]![i]![j]!) <= 1e-5)));
   });
 
+  test('JSONL integer ids beyond 2^53 stay distinct and exact in the output', async () => {
+    const input = join(dir, 'big-ids.jsonl');
+    await writeFile(input, '{"id": 9007199254740993, "text": "a cat"}\n{"id": 9007199254740992, "text": "a dog"}\n');
+    const r = await runCli(['encode', input, '--id-column', 'id', '--model', model.dir, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    // The ids are read from the raw output text: JSON.parse here would round them again.
+    assert.deepEqual([...r.stdout.matchAll(/"id":("?)(-?\d+)\1/g)].map((m) => m[2]), ['9007199254740993', '9007199254740992']);
+  });
+
   test('| head -1 ends quietly with exit 0', async () => {
     const big = join(dir, 'big.txt');
     await writeFile(big, Array.from({length: 20000}, (_, i) => `line number ${i} about the cat`).join('\n'));
@@ -137,12 +146,16 @@ describe('sbertkit encode', () => {
 });
 
 describe('sbertkit encode: bad input is one line, non-zero exit, no output file', () => {
-  const cases: Array<{name: string; file: string; content: string; args: string[]; pattern: RegExp}> = [
+  const cases: Array<{name: string; file: string; content: string | Buffer; args: string[]; pattern: RegExp}> = [
     {name: 'missing text column lists the columns', file: 'cols.csv', content: 'id,body\n1,hello\n', args: [], pattern: /cols\.csv:1: .*'text'.*columns are id, body/},
     {name: 'ragged CSV row names its line', file: 'ragged.csv', content: 'id,text\n1,hello\n2,world,extra\n', args: [], pattern: /ragged\.csv:3:/},
     {name: 'invalid JSONL names its line', file: 'bad.jsonl', content: '{"text":"ok"}\n{"text": nope}\n', args: [], pattern: /bad\.jsonl:2: .*JSON/},
     {name: 'JSONL row without the text field names line and field', file: 'missing.jsonl', content: '{"text":"ok"}\n{"body":"x"}\n', args: [], pattern: /missing\.jsonl:2: .*'text'/},
     {name: 'missing input file', file: 'nope.csv', content: '', args: ['--no-create'], pattern: /nope\.csv/},
+    {name: 'Latin-1 CSV names line and byte offset', file: 'latin1.csv', content: Buffer.from('id,text\n1,ok\n2,caf\xe9\n', 'latin1'), args: [], pattern: /latin1\.csv:3: invalid UTF-8 \(byte 0xE9 at byte offset 18\)/},
+    {name: 'UTF-16 CSV says so', file: 'utf16.csv', content: Buffer.from('\ufeffid,text\n1,hello\n', 'utf16le'), args: [], pattern: /utf16\.csv:1: looks like UTF-16 .*iconv -f UTF-16 -t UTF-8/},
+    {name: 'unclosed CSV quote names the line where it opened', file: 'unclosed.csv', content: 'id,text\n1,"open\n2,more\n3,and more\n', args: [], pattern: /unclosed\.csv:2: invalid CSV: a quoted field opened here is never closed/},
+    {name: 'a .txt.gz that is not gzip', file: 'plain.txt.gz', content: 'hello\nworld\n', args: [], pattern: /plain\.txt\.gz: not valid gzip \(incorrect header check\)/},
   ];
   for (const c of cases) {
     test(c.name, async () => {

@@ -10,7 +10,7 @@ import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
-import {runCli} from '../helpers/cli.js';
+import {runCli, runShell} from '../helpers/cli.js';
 import {naiveSpearman} from '../helpers/naive-stats.js';
 import {sharedDir} from '../helpers/paths.js';
 import {tempDir} from '../helpers/tmp.js';
@@ -82,6 +82,31 @@ describe('sbertkit eval-sts', () => {
     assert.equal(rb.datasets[0].format, 'original');
     assert.equal(rb.datasets[0].cosine_spearman, ra.datasets[0].cosine_spearman);
     assert.equal(rb.datasets[0].manhattan_pearson, ra.datasets[0].manhattan_pearson);
+  });
+
+  // A pipe can be read once: sniffing the format by opening the path a second time read an empty pipe.
+  test('a process substitution <(cat file) gives the same scores as the file', async () => {
+    const base = await runCli(['eval-sts', join(dir, 'pairs.tsv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    const piped = await runShell(`timeout -k 5 60 $SBERTKIT eval-sts <(cat '${join(dir, 'pairs.tsv')}') --model '${modelDir}' --format json --quiet`);
+    assert.equal(piped.code, 0, piped.stderr);
+    const [a, b] = [JSON.parse(base.stdout).datasets[0], JSON.parse(piped.stdout).datasets[0]];
+    assert.match(b.file, /^\/dev\/fd\/\d+$|^\/proc\//);
+    assert.deepEqual([b.format, b.pairs, b.cosine_spearman, b.manhattan_pearson], [a.format, a.pairs, a.cosine_spearman, a.manhattan_pearson]);
+  });
+
+  test('a FIFO fed by a writer process gives the same scores as the file (original layout, sniffed)', async () => {
+    const fifoDir = await tempDir();
+    const fifo = join(fifoDir, 'sts-fifo');
+    const base = await runCli(['eval-sts', join(dir, 'pairs-original.csv'), '--model', modelDir, '--format', 'json', '--quiet']);
+    // The writer blocks on open until eval-sts opens the FIFO for reading. Both are bounded by
+    // timeout(1) (-k: a blocked open() also holds up the SIGTERM handler's process.exit): opening
+    // the FIFO a second time, as eval-sts did, blocks for ever.
+    const writer = `timeout -k 5 60 sh -c "cat '${join(dir, 'pairs-original.csv')}' > '${fifo}'" &`;
+    const piped = await runShell(`mkfifo '${fifo}' && ${writer} timeout -k 5 60 $SBERTKIT eval-sts '${fifo}' --model '${modelDir}' --format json --quiet`);
+    assert.equal(piped.code, 0, piped.stderr);
+    const [a, b] = [JSON.parse(base.stdout).datasets[0], JSON.parse(piped.stdout).datasets[0]];
+    assert.deepEqual([b.file, b.format, b.pairs], [fifo, 'original', PAIRS.length]);
+    assert.deepEqual([b.cosine_spearman, b.manhattan_pearson], [a.cosine_spearman, a.manhattan_pearson]);
   });
 
   test('--min-spearman: passes below the score, exits 1 above it after writing the report', async () => {

@@ -57,6 +57,7 @@ const DATASETS: StsDataset[] = [
     file: 'first.tsv',
     format: 'tsv',
     skipped: 1,
+    invalidUtf8Lines: 0,
     // S[0] appears in three pairs, S[2] paired with itself.
     pairs: [pair(0, 1, 4, 2), pair(0, 2, 2, 3), pair(1, 3, 0.5, 4), pair(2, 2, 5, 5), pair(4, 0, 4.5, 6)],
   },
@@ -65,6 +66,7 @@ const DATASETS: StsDataset[] = [
     file: 'second.csv',
     format: 'original',
     skipped: 0,
+    invalidUtf8Lines: 0,
     // Shares S[0..4] with the first dataset; only S[5] is new.
     pairs: [pair(1, 2, 3, 1), pair(3, 0, 0, 2), pair(4, 2, 2, 3), pair(5, 0, 1, 4), pair(5, 3, 3.5, 5)],
   },

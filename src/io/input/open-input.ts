@@ -3,7 +3,7 @@
  * when the command starts, not after a model has loaded; ".gz" inputs are decompressed on the fly.
  */
 import {open, type FileHandle} from 'node:fs/promises';
-import {Readable} from 'node:stream';
+import {pipeline, Readable} from 'node:stream';
 import {createGunzip} from 'node:zlib';
 import {SbertkitError} from '../../errors.js';
 import {isGzipPath, STDIN, STDIN_NAME} from '../formats.js';
@@ -22,10 +22,16 @@ export function fileError(file: string, error: unknown): SbertkitError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason =
     code === 'ENOENT' ? 'no such file'
+    : isZlibError(code) ? `not valid gzip (${(error as Error).message}); a .gz input must be gzip-compressed`
     : code === 'EISDIR' ? 'is a directory'
     : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
     : `cannot read: ${(error as Error | undefined)?.message ?? String(error)}`;
   return new SbertkitError(reason, {file, cause: error});
+}
+
+/** zlib's data errors ("incorrect header check", "unexpected end of file"). */
+function isZlibError(code: string | undefined): boolean {
+  return code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'Z_NEED_DICT';
 }
 
 /**
@@ -64,9 +70,13 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream): P
   const raw = handle.createReadStream({highWaterMark: 1 << 20});
   let stream: Readable = raw;
   if (isGzipPath(input)) {
+    // pipeline() listens for 'error' on both streams from now on. raw.pipe(gunzip) did not: a file
+    // that is not gzip failed gunzip's first write while nothing read it yet (txt rows are read only
+    // after the model loads), and the unhandled 'error' event killed the process with a stack trace.
+    // The error stays on gunzip (destroyed with it), so the first read rethrows it.
     const gunzip = createGunzip();
-    raw.on('error', (error) => gunzip.destroy(error));
-    stream = raw.pipe(gunzip);
+    pipeline(raw, gunzip, () => {});
+    stream = gunzip;
   }
   let closed = false;
   return {

@@ -7,18 +7,22 @@
  *   sentence2) or 9 (plus two source-attribution notes). It must be read with no quote handling:
  *   sentences contain unbalanced `"`. Detected by content, not by extension.
  * - Any headered TSV/CSV/JSONL with sentence1/sentence2/score columns (names configurable), read
- *   through the shared openRows reader (whose plain TSV has no quote handling, which is what STS TSV
+ *   through the shared rows reader (whose plain TSV has no quote handling, which is what STS TSV
  *   files with literal `"` need).
+ *
+ * The input is opened once and the format sniffed from its first line as it streams by, so pipes
+ * and FIFOs (`eval-sts <(zcat x.gz)`) and stdin read like regular files.
  *
  * Sentences are kept byte-for-byte (no trimming): the model should see what the dataset says.
  */
-import {Readable} from 'node:stream';
 import {SbertkitError, EXIT} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME} from '../formats.js';
 import {readLines} from '../input/lines.js';
+import {openInput, type InputStream} from '../input/open-input.js';
+import {peekFirstLine} from '../input/peek.js';
+import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
+import {requireColumn, rowsFromInput, textFormatOf} from '../text/read-rows.js';
 import {datasetBaseName, namedDatasetInputs} from './dataset-names.js';
-import {openInput} from '../input/open-input.js';
-import {openRows, requireColumn} from '../text/read-rows.js';
 import type {TextFormat} from '../formats.js';
 
 export type StsFormat = 'original' | TextFormat;
@@ -40,6 +44,8 @@ export interface StsDataset {
   pairs: StsPair[];
   /** Invalid rows dropped because of skipInvalid. */
   skipped: number;
+  /** Lines in which invalid UTF-8 was replaced by U+FFFD (onInvalidUtf8: 'replace'). */
+  invalidUtf8Lines: number;
 }
 
 export interface ReadStsOptions {
@@ -55,6 +61,8 @@ export interface ReadStsOptions {
   quote?: boolean;
   /** Stream used for input '-' (default process.stdin). */
   stdin?: NodeJS.ReadableStream;
+  /** Bytes that are not UTF-8: fail naming line and byte offset (default), or read them as U+FFFD. */
+  onInvalidUtf8?: InvalidUtf8Policy;
 }
 
 /** Flag names used in error messages, so users know what to pass. */
@@ -125,10 +133,10 @@ class PairCollector {
 const ORIGINAL_NAMES: ColumnNames = {s1: 'sentence1', s2: 'sentence2', score: 'score'};
 
 /** Parses the original STS Benchmark layout line by line (tab-split, no quotes, no header). */
-async function parseOriginal(input: string, stdin: (() => Readable) | undefined, collector: PairCollector): Promise<string> {
-  const source = await openInput(input, stdin?.());
+async function parseOriginal(source: InputStream, collector: PairCollector, policy: InvalidUtf8Policy | undefined): Promise<{file: string; invalidUtf8Lines: number}> {
+  const decoder = new Utf8Decoder(source.file, policy);
   try {
-    for await (const {line, text} of readLines(source.stream, source.file)) {
+    for await (const {line, text} of readLines(source.stream, source.file, decoder)) {
       if (text === '') continue; // a blank line carries no pair
       const f = text.split('\t');
       if (f.length !== 7 && f.length !== 9) {
@@ -140,31 +148,13 @@ async function parseOriginal(input: string, stdin: (() => Readable) | undefined,
   } finally {
     await source.close();
   }
-  return source.file;
-}
-
-/** The first non-empty line of the input (undefined for an empty input), reading no further. */
-async function firstLine(input: string, stdin: (() => Readable) | undefined): Promise<string | undefined> {
-  const source = await openInput(input, stdin?.());
-  try {
-    for await (const {text} of readLines(source.stream, source.file)) if (text !== '') return text;
-    return undefined;
-  } finally {
-    await source.close();
-  }
+  return {file: source.file, invalidUtf8Lines: decoder.invalidLines};
 }
 
 /** The format of a headered STS file from its first line: a JSON object, tab-separated, or CSV. */
 function sniffHeaderedFormat(first: string): TextFormat {
   if (first.trimStart().startsWith('{')) return 'jsonl';
   return first.includes('\t') ? 'tsv' : 'csv';
-}
-
-/** Reads all of stdin, so it can be sniffed and then read again. */
-async function bufferStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks);
 }
 
 /**
@@ -174,32 +164,38 @@ async function bufferStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
  */
 export async function readStsDataset(input: string, options: ReadStsOptions = {}): Promise<StsDataset> {
   const collector = new PairCollector(input === STDIN ? STDIN_NAME : input, options.skipInvalid ?? false);
-  // stdin can be read only once, but is needed twice (sniff, then read): buffer it. STS files are small.
-  const buffered = input === STDIN ? await bufferStream(options.stdin ?? process.stdin) : undefined;
-  const stdin = buffered === undefined ? undefined : () => Readable.from([buffered]);
-
+  // Opened once, whatever it is: the format is sniffed from the first line of the same stream, so a
+  // pipe (\`<(zcat x.gz)\`) or stdin reads like a regular file.
+  const peeked = await peekFirstLine(await openInput(input, options.stdin));
+  const {first} = peeked;
   let format = options.format;
   if (format === undefined) {
-    const first = await firstLine(input, stdin);
     if (first !== undefined && isOriginalStsLine(first)) format = 'original';
     // stdin (or an unknown extension) has no name to tell the format: the header line does.
     else if (first !== undefined && (input === STDIN || detectTextFormat(input) === undefined)) format = sniffHeaderedFormat(first);
   }
 
   let file: string;
+  let invalidUtf8Lines: number;
   if (format === 'original') {
-    file = await parseOriginal(input, stdin, collector);
+    ({file, invalidUtf8Lines} = await parseOriginal(peeked.input, collector, options.onInvalidUtf8));
   } else {
-    const source = await openRows(input, {format, quote: options.quote, header: true, stdin: stdin?.()});
+    let textFormat: TextFormat;
+    try {
+      textFormat = textFormatOf(input, format);
+      if (textFormat === 'txt') {
+        throw new SbertkitError('an STS dataset needs sentence1, sentence2 and score columns; plain text has none (use TSV, CSV or JSONL)', {
+          file: peeked.input.file,
+          exitCode: EXIT.BAD_INPUT,
+        });
+      }
+    } catch (error) {
+      await peeked.input.close();
+      throw error;
+    }
+    const source = await rowsFromInput(peeked.input, textFormat, {quote: options.quote, header: true, onInvalidUtf8: options.onInvalidUtf8});
     file = source.file;
     format = source.format;
-    if (format === 'txt') {
-      await source.close();
-      throw new SbertkitError('an STS dataset needs sentence1, sentence2 and score columns; plain text has none (use TSV, CSV or JSONL)', {
-        file,
-        exitCode: EXIT.BAD_INPUT,
-      });
-    }
     const names = {s1: options.sentence1Column ?? 'sentence1', s2: options.sentence2Column ?? 'sentence2', score: options.scoreColumn ?? 'score'};
     try {
       requireColumn(source, names.s1, FLAGS.s1);
@@ -210,6 +206,7 @@ export async function readStsDataset(input: string, options: ReadStsOptions = {}
       throw error;
     }
     for await (const row of source.rows) collector.add(row.line, row.fields[names.s1], row.fields[names.s2], row.fields[names.score], names);
+    invalidUtf8Lines = source.invalidUtf8Lines;
   }
 
   const {pairs, skipped} = collector;
@@ -222,7 +219,7 @@ export async function readStsDataset(input: string, options: ReadStsOptions = {}
   if (pairs.every((p) => p.score === pairs[0].score)) {
     throw new SbertkitError(`all ${pairs.length} gold scores are ${pairs[0].score}; a correlation is undefined`, {file, exitCode: EXIT.BAD_INPUT});
   }
-  return {name: datasetBaseName(input), file, format, pairs, skipped};
+  return {name: datasetBaseName(input), file, format, pairs, skipped, invalidUtf8Lines};
 }
 
 /** Reads several datasets (in order) and gives them unique display names. */

@@ -1,18 +1,20 @@
 /**
  * Quoted delimited input (CSV, and TSV with `quote: true`) via csv-parse, streaming.
  *
- * Line numbers: csv-parse's `info.lines` is the line where a record ends, and with CRLF input it
- * counts a CRLF inside a quoted field twice. So CRLF is normalized to LF before parsing, which makes
- * `info.lines` exact; the start line is then the end line minus the newlines inside the fields.
+ * Line numbers are counted here from each record's raw text (csv-parse's `raw` option), as the
+ * number of '\n' before it: csv-parse's own `info.lines` also counts a lone '\r' as a line, and a
+ * CRLF inside a quoted field twice. CRLF is normalized to LF before parsing and the record delimiter
+ * is '\n' alone, so a stray '\r' is text, as in the line-oriented readers (auto-detection would
+ * take a '\r' in the header for the record delimiter and read the rest of the file as one record).
  * The one visible effect is that a CRLF inside a quoted field reads as LF, which changes nothing
  * for embedding.
  */
 import {pipeline, Transform, type TransformCallback} from 'node:stream';
-import {StringDecoder} from 'node:string_decoder';
-import {parse} from 'csv-parse';
+import {parse, type Options} from 'csv-parse';
 import {SbertkitError} from '../../errors.js';
 import type {InputStream} from '../input/open-input.js';
 import {fileError} from '../input/open-input.js';
+import {Utf8Decoder} from '../input/utf8.js';
 import type {Row} from './types.js';
 
 export interface ParsedRows {
@@ -20,33 +22,38 @@ export interface ParsedRows {
   rows: AsyncGenerator<Row>;
 }
 
-/** utf8 decode + BOM strip + CRLF -> LF, keeping a '\r' that ends a chunk until the next one. */
+/** utf8 decode (strict, BOM dropped) + CRLF -> LF, keeping a '\r' that ends a chunk until the next one. */
 class NormalizeNewlines extends Transform {
-  private readonly decoder = new StringDecoder('utf8');
   private carry = '';
-  private first = true;
 
-  constructor() {
+  constructor(private readonly decoder: Utf8Decoder) {
     super({decodeStrings: true, readableObjectMode: false});
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.emitText(this.decoder.write(chunk), false);
+    // A decoding error (invalid UTF-8, UTF-16) must go to the callback: a throw here escapes the stream.
+    try {
+      this.emitText(this.decoder.write(chunk), false);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    this.emitText(this.decoder.end(), true);
+    try {
+      this.emitText(this.decoder.end(), true);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
     callback();
   }
 
   private emitText(decoded: string, last: boolean): void {
     let text = this.carry + decoded;
     this.carry = '';
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
     if (!last && text.endsWith('\r')) {
       this.carry = '\r';
       text = text.slice(0, -1);
@@ -55,47 +62,66 @@ class NormalizeNewlines extends Transform {
   }
 }
 
-function countNewlines(fields: string[]): number {
+function countNewlines(text: string, end = text.length): number {
   let n = 0;
-  for (const field of fields) {
-    for (let i = field.indexOf('\n'); i !== -1; i = field.indexOf('\n', i + 1)) n++;
-  }
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** Blank lines skipped before a record are the '\n's its raw text starts with. */
+function leadingNewlines(raw: string): number {
+  let n = 0;
+  while (raw.charCodeAt(n) === 10) n++;
   return n;
 }
 
 interface CsvItem {
   record: string[];
-  info: {lines: number};
+  line: number;
 }
 
 /**
  * Reads the header (or, with header=false, peeks the first record to name columns "1".."n") and
  * returns the remaining rows as a generator that closes the input when done or abandoned.
  */
-export async function parseDelimited(input: InputStream, delimiter: string, header: boolean): Promise<ParsedRows> {
+export async function parseDelimited(input: InputStream, delimiter: string, header: boolean, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const {file} = input;
   const label = delimiter === '\t' ? 'TSV' : 'CSV';
-  // relax_quotes: a quote inside an unquoted field (`1,He said "hi"`) is taken literally, as Python's
-  // csv module and pandas do, instead of failing the whole file.
-  const parser = parse({delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true});
-  pipeline(input.stream, new NormalizeNewlines(), parser, () => {
+  // '\n's of the input before the record being parsed; on_record runs in parse order, so at an
+  // error this is where the failing record starts, even if parsed records are still buffered.
+  let linesBefore = 0;
+  const parser = parse({
+    delimiter,
+    record_delimiter: '\n',
+    // relax_quotes: a quote inside an unquoted field (`1,He said "hi"`) is taken literally, as
+    // Python's csv module and pandas do, instead of failing the whole file.
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    raw: true,
+    // With raw: true each record arrives as {record, raw}; the typings do not model that.
+    on_record: (({record, raw}: {record: string[]; raw: string}): CsvItem => {
+      const line = linesBefore + 1 + leadingNewlines(raw);
+      linesBefore += countNewlines(raw);
+      return {record, line};
+    }) as unknown as Options['on_record'],
+  });
+  pipeline(input.stream, new NormalizeNewlines(decoder), parser, () => {
     // Errors surface through the parser's async iterator below.
   });
   const iterator = (parser as AsyncIterable<CsvItem>)[Symbol.asyncIterator]();
 
-  const next = async (): Promise<{record: string[]; line: number} | undefined> => {
+  const next = async (): Promise<CsvItem | undefined> => {
     let item: IteratorResult<CsvItem>;
     try {
       item = await iterator.next();
     } catch (error) {
-      throw csvError(file, label, error);
+      throw csvError(file, label, delimiter, linesBefore + 1, error);
     }
-    if (item.done) return undefined;
-    const {record, info} = item.value;
-    return {record, line: info.lines - countNewlines(record)};
+    return item.done ? undefined : item.value;
   };
 
-  let first: {record: string[]; line: number} | undefined;
+  let first: CsvItem | undefined;
   let columns: string[];
   try {
     first = await next();
@@ -137,14 +163,46 @@ export function checkUniqueColumns(columns: string[], file: string, line: number
   }
 }
 
-function csvError(file: string, label: string, error: unknown): SbertkitError {
-  const csv = error as {code?: unknown; lines?: unknown; message?: string};
+/** `nextLine` is where the record being parsed when the error came starts (blank lines included). */
+function csvError(file: string, label: string, delimiter: string, nextLine: number, error: unknown): SbertkitError {
+  const csv = error as {code?: unknown; message?: string; raw?: unknown};
   if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-    return new SbertkitError(`invalid ${label}: ${csv.message ?? csv.code}`, {
-      file,
-      line: typeof csv.lines === 'number' ? csv.lines : undefined,
-      cause: error,
-    });
+    const raw = typeof csv.raw === 'string' ? csv.raw : '';
+    if (csv.code === 'CSV_QUOTE_NOT_CLOSED') {
+      // csv-parse reports the last line of the file, which says nothing about where the problem is.
+      const line = unclosedQuoteLine(raw, nextLine, delimiter);
+      return new SbertkitError(`invalid ${label}: a quoted field opened here is never closed (a stray " ?)`, {file, line, cause: error});
+    }
+    return new SbertkitError(`invalid ${label}: ${csv.message ?? csv.code}`, {file, line: nextLine + leadingNewlines(raw), cause: error});
   }
   return fileError(file, error);
+}
+
+/**
+ * The line of the quote that is still open at the end of the input. `raw` is the unfinished record
+ * (from just after the previous record to the end of the input), starting on line `rawStart`. Falls
+ * back to the line where the record starts if the quote cannot be found.
+ */
+export function unclosedQuoteLine(raw: string, rawStart: number, delimiter: string): number {
+  const recordStart = rawStart + leadingNewlines(raw);
+  let quoting = false;
+  let fieldStart = true;
+  let openAt = -1;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (quoting) {
+      if (c === '"') {
+        if (raw[i + 1] === '"') i++;
+        else quoting = false;
+      }
+    } else if (c === '"' && fieldStart) {
+      quoting = true;
+      openAt = i;
+      fieldStart = false;
+    } else {
+      // relax_quotes: a quote inside an unquoted field is a plain character.
+      fieldStart = c === delimiter || c === '\n';
+    }
+  }
+  return quoting ? rawStart + countNewlines(raw, openAt) : recordStart;
 }

@@ -7,7 +7,9 @@
 import {SbertkitError} from '../../errors.js';
 import {checkUniqueColumns, type ParsedRows} from './csv-rows.js';
 import {readLines, type Line} from '../input/lines.js';
+import {isLossyNumber, topLevelNumberTexts} from './json-numbers.js';
 import type {InputStream} from '../input/open-input.js';
+import {Utf8Decoder} from '../input/utf8.js';
 import type {Row} from './types.js';
 
 /** Wraps a generator so the input is closed when it ends, fails or is abandoned (break). */
@@ -33,17 +35,17 @@ const emptyLine = (text: string): boolean => text === '';
 /** JSONL: whitespace-only lines are blank too, as JSON ignores whitespace. */
 const whitespaceLine = (text: string): boolean => text.trim() === '';
 
-export async function parseTxt(input: InputStream): Promise<ParsedRows> {
-  const lines = readLines(input.stream, input.file);
+export async function parseTxt(input: InputStream, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
+  const lines = readLines(input.stream, input.file, decoder);
   async function* rows(): AsyncGenerator<Row> {
     for await (const {line, text} of lines) yield {line, fields: {text}};
   }
   return {columns: ['text'], rows: closing(input, rows())};
 }
 
-export async function parseTsv(input: InputStream, header: boolean): Promise<ParsedRows> {
+export async function parseTsv(input: InputStream, header: boolean, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const {file} = input;
-  const lines = readLines(input.stream, file);
+  const lines = readLines(input.stream, file, decoder);
   let first: Line | undefined;
   let columns: string[];
   try {
@@ -76,9 +78,9 @@ export async function parseTsv(input: InputStream, header: boolean): Promise<Par
   return {columns, rows: closing(input, rows())};
 }
 
-export async function parseJsonl(input: InputStream): Promise<ParsedRows> {
+export async function parseJsonl(input: InputStream, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const {file} = input;
-  const lines = readLines(input.stream, file);
+  const lines = readLines(input.stream, file, decoder);
   let first: Row | undefined;
   try {
     const line = await firstNonBlank(lines, whitespaceLine);
@@ -114,8 +116,16 @@ export function parseJsonLine({line, text}: Line, file: string): Row {
   }
   const values = value as Record<string, unknown>;
   const fields: Record<string, string> = {};
-  for (const key of Object.keys(values)) fields[key] = stringifyJsonValue(values[key]);
-  return {line, fields, values};
+  let lossy: Set<string> | undefined;
+  for (const key of Object.keys(values)) {
+    fields[key] = stringifyJsonValue(values[key]);
+    if (isLossyNumber(values[key])) (lossy ??= new Set()).add(key);
+  }
+  if (lossy === undefined) return {line, fields, values};
+  // Integers beyond 2^53 were rounded by JSON.parse: keep their digits (ids must stay distinct).
+  const numberTexts = topLevelNumberTexts(text, lossy);
+  Object.assign(fields, numberTexts);
+  return {line, fields, values, numberTexts};
 }
 
 /** Row.fields convention: strings as-is, numbers/booleans String()-ed, anything else JSON text. */

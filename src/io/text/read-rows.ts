@@ -4,7 +4,8 @@
  */
 import {SbertkitError} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME, TEXT_FORMATS} from '../formats.js';
-import {openInput} from '../input/open-input.js';
+import {openInput, type InputStream} from '../input/open-input.js';
+import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
 import {parseDelimited} from './csv-rows.js';
 import {parseJsonl, parseTsv, parseTxt} from './line-rows.js';
 import type {Row} from './types.js';
@@ -19,6 +20,8 @@ export interface ReadRowsOptions {
   header?: boolean;
   /** Stream to read for '-' (default process.stdin); tests pass a Readable. */
   stdin?: NodeJS.ReadableStream;
+  /** Bytes that are not UTF-8: fail naming line and byte offset (default), or read them as U+FFFD. */
+  onInvalidUtf8?: InvalidUtf8Policy;
 }
 
 export interface RowSource {
@@ -31,23 +34,36 @@ export interface RowSource {
   rows: AsyncIterable<Row>;
   /** Releases the file when the rows will not be iterated (e.g. a column check failed). */
   close(): Promise<void>;
+  /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'), for the summary. */
+  readonly invalidUtf8Lines: number;
 }
 
 export async function openRows(input: string, options: ReadRowsOptions = {}): Promise<RowSource> {
-  const format = options.format ?? detectTextFormat(input);
-  if (format === undefined) {
+  const format = textFormatOf(input, options.format);
+  return rowsFromInput(await openInput(input, options.stdin), format, options);
+}
+
+/** The format to read `input` as: the explicit one, else the extension's; fails when neither tells. */
+export function textFormatOf(input: string, format: TextFormat | undefined): TextFormat {
+  const resolved = format ?? detectTextFormat(input);
+  if (resolved === undefined) {
     throw new SbertkitError(
       `cannot tell the text format from the name; pass --input-format (${TEXT_FORMATS.join(', ')})`,
       {file: input === STDIN ? STDIN_NAME : input},
     );
   }
-  const stream = await openInput(input, options.stdin);
+  return resolved;
+}
+
+/** openRows on an input already opened (e.g. one whose first line was peeked to tell its format). */
+export async function rowsFromInput(stream: InputStream, format: TextFormat, options: Omit<ReadRowsOptions, 'format' | 'stdin'> = {}): Promise<RowSource> {
   const header = options.header ?? true;
+  const decoder = new Utf8Decoder(stream.file, options.onInvalidUtf8);
   const parsed =
-    format === 'csv' ? await parseDelimited(stream, ',', header)
-    : format === 'tsv' ? options.quote ? await parseDelimited(stream, '\t', header) : await parseTsv(stream, header)
-    : format === 'jsonl' ? await parseJsonl(stream)
-    : await parseTxt(stream);
+    format === 'csv' ? await parseDelimited(stream, ',', header, decoder)
+    : format === 'tsv' ? options.quote ? await parseDelimited(stream, '\t', header, decoder) : await parseTsv(stream, header, decoder)
+    : format === 'jsonl' ? await parseJsonl(stream, decoder)
+    : await parseTxt(stream, decoder);
   return {
     file: stream.file,
     format,
@@ -56,6 +72,9 @@ export async function openRows(input: string, options: ReadRowsOptions = {}): Pr
     close: async () => {
       await parsed.rows.return(undefined);
       await stream.close();
+    },
+    get invalidUtf8Lines() {
+      return decoder.invalidLines;
     },
   };
 }

@@ -23,6 +23,8 @@ export interface TextSource {
   columns: string[];
   records: AsyncIterable<TextRecord>;
   close(): Promise<void>;
+  /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'). */
+  readonly invalidUtf8Lines: number;
 }
 
 export async function openTexts(input: string, options: ReadTextsOptions = {}): Promise<TextSource> {
@@ -55,7 +57,16 @@ export async function openTexts(input: string, options: ReadTextsOptions = {}): 
       index++;
     }
   }
-  return {file, format: source.format, columns: source.columns, records: records(), close: source.close};
+  return {
+    file,
+    format: source.format,
+    columns: source.columns,
+    records: records(),
+    close: source.close,
+    get invalidUtf8Lines() {
+      return source.invalidUtf8Lines;
+    },
+  };
 }
 
 /** CSV/TSV/txt rows always have every column; JSONL rows are checked one by one. */
@@ -69,11 +80,16 @@ function pickText(row: Row, column: string, file: string): string {
   return value;
 }
 
-/** JSONL ids may be strings or numbers (numbers stay numbers, so an int id column stays Int64). */
+/**
+ * JSONL ids may be strings or numbers (numbers stay numbers, so an int id column stays Int64). An
+ * integer beyond 2^53 is its source digits as a string: as a number it would be rounded, and
+ * distinct ids would collide.
+ */
 function pickId(row: Row, column: string, file: string): string | number {
   if (row.values === undefined) return row.fields[column]!;
   const value = row.values[column];
   if (value === undefined) throw new SbertkitError(`field '${column}' is missing`, {file, line: row.line, field: column});
-  if (typeof value === 'string' || typeof value === 'number') return value;
+  if (typeof value === 'number') return row.numberTexts?.[column] ?? value;
+  if (typeof value === 'string') return value;
   throw new SbertkitError(`field '${column}' is not a string or number (got ${jsonType(value)})`, {file, line: row.line, field: column});
 }

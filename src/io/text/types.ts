@@ -8,6 +8,11 @@ export interface Row {
   fields: Record<string, string>;
   /** JSONL only: the parsed object, so callers can tell a missing field from a non-string one. */
   values?: Record<string, unknown>;
+  /**
+   * JSONL only, and only when there are some: the source text of top-level numbers a double cannot
+   * hold exactly (integers beyond 2^53), whose `values` entry is rounded. `fields` has this text too.
+   */
+  numberTexts?: Record<string, string>;
 }
 
 /** One text to embed. */

@@ -4,6 +4,7 @@
  */
 import {SbertkitError} from '../../errors.js';
 import {openInput} from '../input/open-input.js';
+import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
 import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
 import {ID_COLUMN, type OpenedVectors, type VectorBatch, type VectorColumns} from './types.js';
 
@@ -18,10 +19,16 @@ interface PendingBatch {
 import {jsonType, parseJsonl, stringifyJsonValue} from '../text/line-rows.js';
 import type {Row} from '../text/types.js';
 
-export async function openJsonlVectors(input: string, columns: VectorColumns, stdin?: NodeJS.ReadableStream): Promise<OpenedVectors> {
+export async function openJsonlVectors(
+  input: string,
+  columns: VectorColumns,
+  stdin?: NodeJS.ReadableStream,
+  onInvalidUtf8?: InvalidUtf8Policy,
+): Promise<OpenedVectors> {
   const source = await openInput(input, stdin);
-  // The one JSONL row reader: blank lines, invalid JSON and line numbers are handled there.
-  const parsed = await parseJsonl(source);
+  const decoder = new Utf8Decoder(source.file, onInvalidUtf8);
+  // The one JSONL row reader: blank lines, invalid JSON, decoding and line numbers are handled there.
+  const parsed = await parseJsonl(source, decoder);
   const {file} = source;
   const firstResult = await parsed.rows.next().catch(async (error: unknown) => {
     await source.close();
@@ -64,7 +71,8 @@ export async function openJsonlVectors(input: string, columns: VectorColumns, st
         const problem = value === undefined ? 'is missing' : `is not a string or number (got ${jsonType(value)})`;
         throw new SbertkitError(`field '${idColumn}' ${problem}`, {...where, field: idColumn});
       }
-      id = value;
+      // An integer beyond 2^53 keeps its digits as a string id, as Int64 ids from Arrow/Parquet do.
+      id = (typeof value === 'number' ? row.numberTexts?.[idColumn] : undefined) ?? value;
     }
     const at = batch.ids.length;
     batch.ids.push(id);
@@ -106,5 +114,6 @@ export async function openJsonlVectors(input: string, columns: VectorColumns, st
       }
     },
     close: source.close,
+    invalidUtf8Lines: () => decoder.invalidLines,
   };
 }

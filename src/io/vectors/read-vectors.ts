@@ -8,6 +8,7 @@ import {detectVectorFormat, STDIN, STDIN_NAME, VECTOR_FORMATS} from '../formats.
 import {VectorMatrix} from '../../vectors/matrix.js';
 import type {VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
 import type {VectorFormat} from '../formats.js';
+import type {InvalidUtf8Policy} from '../input/utf8.js';
 
 export interface ReadVectorsOptions {
   /** Wins over the file extension; required for stdin. */
@@ -18,6 +19,8 @@ export interface ReadVectorsOptions {
   vectorColumn?: string;
   /** Stream to read for '-' (default process.stdin). */
   stdin?: NodeJS.ReadableStream;
+  /** JSONL: bytes that are not UTF-8 fail naming line and byte offset (default), or read as U+FFFD. */
+  onInvalidUtf8?: InvalidUtf8Policy;
 }
 
 export interface VectorSource {
@@ -39,6 +42,8 @@ export interface VectorSource {
   records: AsyncIterable<VectorRecord>;
   /** Releases the file (and any stdin temp copy) when the records will not be read to the end. */
   close(): Promise<void>;
+  /** JSONL: lines read so far in which invalid UTF-8 was replaced; 0 for binary formats. */
+  readonly invalidUtf8Lines: number;
 }
 
 export async function openVectors(input: string, options: ReadVectorsOptions = {}): Promise<VectorSource> {
@@ -50,7 +55,7 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
   const columns: VectorColumns = {idColumn: options.idColumn, vectorColumn: options.vectorColumn ?? 'embedding'};
   const opened =
     format === 'parquet' ? await (await import('./read-parquet.js')).openParquetVectors(input, file, columns, options.stdin)
-    : format === 'jsonl' ? await (await import('./read-jsonl.js')).openJsonlVectors(input, columns, options.stdin)
+    : format === 'jsonl' ? await (await import('./read-jsonl.js')).openJsonlVectors(input, columns, options.stdin, options.onInvalidUtf8)
     : await (await import('./read-arrow.js')).openArrowVectors(input, file, format, columns, options.stdin);
 
   const shape: VectorShape = {dimension: opened.dimension};
@@ -85,6 +90,9 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     close: async () => {
       await generator.return(undefined);
       await opened.close();
+    },
+    get invalidUtf8Lines() {
+      return opened.invalidUtf8Lines?.() ?? 0;
     },
   };
 }

@@ -34,6 +34,8 @@ export interface OpenedVectors {
   /** Checks every row against shape.dimension, which the first row sets when it is undefined. */
   batches(shape: VectorShape): AsyncGenerator<VectorBatch>;
   close(): Promise<void>;
+  /** Text formats only: lines in which invalid UTF-8 was replaced so far. */
+  invalidUtf8Lines?(): number;
 }
 
 /** Shared between openVectors and a format reader: the dimension every row must have. */

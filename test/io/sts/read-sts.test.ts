@@ -290,3 +290,41 @@ describe('headered datasets on stdin', () => {
     });
   }
 });
+
+describe('encodings', () => {
+  // Latin-1 'é' (0xE9) in the sentence of the second pair: byte offsets counted here from the bytes.
+  const cases = [
+    {name: 'enc/orig-test.csv', text: [orig('1', 'a cat', 'a dog'), orig('3', 'caf\xe9 noir', 'coffee')].join('\n') + '\n', format: 'original'},
+    {name: 'enc/pairs.tsv', text: 'sentence1\tsentence2\tscore\na cat\ta dog\t1\ncaf\xe9 noir\tcoffee\t3\n', format: 'tsv'},
+    {name: 'enc/pairs.csv', text: 'sentence1,sentence2,score\na cat,a dog,1\ncaf\xe9 noir,coffee,3\n', format: 'csv'},
+    {name: 'enc/pairs.jsonl', text: '{"sentence1":"a cat","sentence2":"a dog","score":1}\n{"sentence1":"caf\xe9 noir","sentence2":"coffee","score":3}\n', format: 'jsonl'},
+  ];
+  for (const c of cases) {
+    test(`${c.format}: invalid UTF-8 names file, line and byte offset; 'replace' reads U+FFFD and counts the line`, async () => {
+      const bytes = Buffer.from(c.text, 'latin1');
+      const path = join(dir, c.name);
+      await mkdir(join(path, '..'), {recursive: true});
+      await writeFile(path, bytes);
+      const offset = bytes.indexOf(0xe9);
+      const line = bytes.subarray(0, offset).filter((b) => b === 0x0a).length + 1;
+      const error = await rejectsWith(readStsDataset(path), /invalid UTF-8/);
+      assert.equal(error.toLine(), `${path}:${line}: invalid UTF-8 (byte 0xE9 at byte offset ${offset}); convert the file to UTF-8 (e.g. iconv -f latin1 -t UTF-8) or pass --on-invalid-utf8 replace`);
+
+      const ds = await readStsDataset(path, {onInvalidUtf8: 'replace'});
+      assert.equal(ds.format, c.format);
+      assert.deepEqual(ds.pairs.map((p) => p.s1), ['a cat', 'caf\ufffd noir']);
+      assert.equal(ds.invalidUtf8Lines, 1);
+      const [viaList] = await readStsDatasets([path], {onInvalidUtf8: 'replace'});
+      assert.equal(viaList!.invalidUtf8Lines, 1);
+    });
+  }
+
+  test('UTF-16 is one line saying so, on a file and on stdin', async () => {
+    const utf16 = Buffer.from('\ufeffsentence1\tsentence2\tscore\na\tb\t1\nc\td\t2\n', 'utf16le');
+    const path = join(dir, 'enc/utf16.tsv');
+    await writeFile(path, utf16);
+    const message = 'looks like UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8';
+    assert.equal((await rejectsWith(readStsDataset(path), /UTF-16/)).toLine(), `${path}:1: ${message}`);
+    assert.equal((await rejectsWith(readStsDataset('-', {stdin: Readable.from([utf16])}), /UTF-16/)).toLine(), `<stdin>:1: ${message}`);
+  });
+});

@@ -49,6 +49,19 @@ describe('openRows: CSV', () => {
     ]);
   });
 
+  // Found by the fuzzer: csv-parse took the first line break it saw for the record delimiter, so a
+  // stray '\r' in the header made '\n' plain text and the whole file one record; and it counted a
+  // lone '\r' as a line, which shifted the line of every later row.
+  it('treats a lone carriage return as text, like the line-oriented readers, and numbers lines by LF', async () => {
+    const {columns, rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('a\rb,text\n1,"x\ry"\n\n2,z\r\n3,w\n', 3)});
+    assert.deepEqual(columns, ['a\rb', 'text']);
+    assert.deepEqual(rows, [
+      {line: 2, fields: {'a\rb': '1', text: 'x\ry'}},
+      {line: 4, fields: {'a\rb': '2', text: 'z'}},
+      {line: 5, fields: {'a\rb': '3', text: 'w'}},
+    ]);
+  });
+
   it('names columns 1..n with header: false', async () => {
     const path = await tempFile('b.csv', 'a,b\nc,d\n');
     const {columns, rows} = await readAll(path, {header: false});
@@ -65,15 +78,32 @@ describe('openRows: CSV', () => {
     await rejectsWithLine(() => collect(source.rows), `${path}:4: row has 3 fields, expected 2`);
   });
 
-  it('reports an unterminated quote', async () => {
-    const path = await tempFile('quote.csv', 'a,b\n1,"open\n');
-    const source = await openRows(path);
-    await assert.rejects(() => collect(source.rows), (error: unknown) => {
-      assert.ok(error instanceof SbertkitError);
-      assert.equal(error.file, path);
-      assert.match(error.message, /^invalid CSV: Quote Not Closed/);
-      return true;
+  // csv-parse says where the input ends; the user needs where the quote opened.
+  const unclosed: Array<{name: string; csv: string; line: number; options?: Parameters<typeof openRows>[1]}> = [
+    {name: 'in the first row', csv: 'a,"b\nc,d\n', line: 1, options: {header: false}},
+    {name: 'after blank lines', csv: 'x,y\n1,2\n\n\n3,"open\nmore\n', line: 5},
+    {name: 'after a closed multi-line field of the same record', csv: 'x,y,z\n1,"a\nb","open\nz\n', line: 3},
+    {name: 'with CRLF line ends', csv: 'x,y\r\n1,2\r\n3,"open\r\nmore\r\nand more\r\n', line: 3},
+    {name: 'with no final newline', csv: 'x,y\n1,"open', line: 2},
+    {name: 'after a doubled quote', csv: 'x,y\n1,"say ""hi""\n2,3\n', line: 2},
+    {name: 'in quoted TSV', csv: 'x\ty\n1\t2\n3\t"open\n4\t5\n', line: 3, options: {format: 'tsv', quote: true}},
+  ];
+  for (const c of unclosed) {
+    it(`reports an unclosed quote at the line where it opened: ${c.name}`, async () => {
+      const path = await tempFile(c.options?.format === 'tsv' ? 'q.tsv' : 'q.csv', c.csv);
+      const label = c.options?.format === 'tsv' ? 'TSV' : 'CSV';
+      await rejectsWithLine(async () => collect((await openRows(path, c.options)).rows), `${path}:${c.line}: invalid ${label}: a quoted field opened here is never closed (a stray " ?)`);
     });
+  }
+
+  it('reports an unclosed quote deep in a long input read in small chunks', async () => {
+    // 2000 quoted two-line rows, the bad one, then 1000 rows without quotes to close it.
+    const rows = Array.from({length: 2000}, (_, i) => `${i},"text ${i}, with ""quotes""\nand a second line"`);
+    rows.push('2000,"never closed', ...Array.from({length: 1000}, (_, i) => `${2001 + i},plain text`));
+    // Header on line 1, then two lines per row: the bad row starts on line 2 + 2 * 2000.
+    const csv = 'id,text\n' + rows.join('\n') + '\n';
+    const expected = `<stdin>:${2 + 2 * 2000}: invalid CSV: a quoted field opened here is never closed (a stray " ?)`;
+    await rejectsWithLine(async () => collect((await openRows('-', {format: 'csv', stdin: fakeStdin(csv, 4093)})).rows), expected);
   });
 
   it('reports a duplicate header name', async () => {
@@ -186,6 +216,18 @@ describe('openRows: bad inputs', () => {
     await assert.rejects(() => openRows(path), /pass --input-format/);
   });
 
+  it('requireColumn keeps a header name with a line break on one line (found by the fuzzer)', async () => {
+    const source = await openRows('-', {format: 'csv', stdin: fakeStdin('"\r\u4f60",sentence2\n1,2\n')});
+    try {
+      assert.throws(
+        () => requireColumn(source, 'sentence1', '--sentence1-column'),
+        (error: unknown) => error instanceof SbertkitError && error.toLine() === "<stdin>:1: column 'sentence1' not found (--sentence1-column); columns are \\r\u4f60, sentence2",
+      );
+    } finally {
+      await source.close();
+    }
+  });
+
   it('requireColumn lists the available columns', async () => {
     const path = await tempFile('h.csv', 'id,sentence\n1,a\n');
     const source = await openRows(path);
@@ -200,6 +242,26 @@ describe('openRows: bad inputs', () => {
     }
   });
 
+  // Each format reads its first bytes at a different time (txt only once rows are iterated, after
+  // the model has loaded), so every one gets a pause before reading, as encode has while loading.
+  for (const name of ['a.txt.gz', 'a.jsonl.gz', 'a.tsv.gz', 'a.csv.gz']) {
+    it(`reports ${name}, not gzip inside, as one line even when read after a pause`, async () => {
+      const path = await tempFile(name, 'text\nplain, not compressed\n');
+      await rejectsWithLine(async () => {
+        const source = await openRows(path);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await collect(source.rows);
+      }, `${path}: not valid gzip (incorrect header check); a .gz input must be gzip-compressed`);
+    });
+  }
+
+  it('reports a truncated .gz', async () => {
+    const whole = gzipSync(Array.from({length: 500}, (_, i) => `line ${i}`).join('\n'));
+    const path = await tempFile('cut.txt.gz', whole.subarray(0, whole.length - 40));
+    const source = await openRows(path);
+    await rejectsWithLine(() => collect(source.rows), `${path}: not valid gzip (unexpected end of file); a .gz input must be gzip-compressed`);
+  });
+
   it('stops reading when the consumer breaks early', async () => {
     const path = await tempFile('many.txt', Array.from({length: 1000}, (_, i) => `line ${i}`).join('\n'));
     const source = await openRows(path);
@@ -209,5 +271,67 @@ describe('openRows: bad inputs', () => {
       if (seen.length === 2) break;
     }
     assert.deepEqual(seen.map((row) => row.fields.text), ['line 0', 'line 1']);
+  });
+});
+
+describe('openRows: encodings', () => {
+  /** file:line: message for the first 0xE9 in `bytes`, its line and offset counted here. */
+  const latin1Line = (path: string, bytes: Buffer): string => {
+    const offset = bytes.indexOf(0xe9);
+    const line = bytes.subarray(0, offset).filter((b) => b === 0x0a).length + 1;
+    return `${path}:${line}: invalid UTF-8 (byte 0xE9 at byte offset ${offset}); convert the file to UTF-8 (e.g. iconv -f latin1 -t UTF-8) or pass --on-invalid-utf8 replace`;
+  };
+  // Latin-1 'é' (0xE9) on line 4, after a multi-byte UTF-8 character that must not shift the offset.
+  const inputs: Array<{name: string; options?: Parameters<typeof openRows>[1]; text: string; expected: string[]}> = [
+    {name: 'a.csv', text: 'text,n\n"two\nlines",1\nç,2\ncaf\xe9 au lait,3\n', expected: ['two\nlines', 'ç', 'caf\ufffd au lait']},
+    {name: 'a.tsv', text: 'text\tn\nx\t1\nç\t2\ncaf\xe9 au lait\t3\n', expected: ['x', 'ç', 'caf\ufffd au lait']},
+    {name: 'q.tsv', options: {quote: true}, text: 'text\tn\nx\t1\nç\t2\ncaf\xe9 au lait\t3\n', expected: ['x', 'ç', 'caf\ufffd au lait']},
+    {name: 'a.jsonl', text: '{"text":"x"}\n{"text":"y"}\n{"text":"ç"}\n{"text":"caf\xe9 au lait"}\n', expected: ['x', 'y', 'ç', 'caf\ufffd au lait']},
+    {name: 'a.txt', text: 'x\ny\nç\ncaf\xe9 au lait\n', expected: ['x', 'y', 'ç', 'caf\ufffd au lait']},
+  ];
+  // 'ç' is written as UTF-8, 'é' as Latin-1: the file mixes both, as hand-edited files do.
+  const bytesOf = (text: string): Buffer => Buffer.concat(text.split('ç').flatMap((part, i) => (i === 0 ? [] : [Buffer.from('ç', 'utf8')]).concat(Buffer.from(part, 'latin1'))));
+
+  for (const input of inputs) {
+    it(`${input.name}: invalid UTF-8 fails with line and byte offset, from a file and from stdin in small chunks`, async () => {
+      const bytes = bytesOf(input.text);
+      const path = await tempFile(input.name, bytes);
+      await rejectsWithLine(async () => collect((await openRows(path, input.options)).rows), latin1Line(path, bytes));
+      const format = input.name.endsWith('.csv') ? 'csv' : input.name.endsWith('.tsv') ? 'tsv' : input.name.endsWith('.jsonl') ? 'jsonl' : 'txt';
+      await rejectsWithLine(async () => collect((await openRows('-', {...input.options, format, stdin: fakeStdin(bytes, 2)})).rows), latin1Line('<stdin>', bytes));
+    });
+
+    it(`${input.name}: onInvalidUtf8 'replace' reads U+FFFD and counts the line`, async () => {
+      const path = await tempFile(input.name, bytesOf(input.text));
+      const source = await openRows(path, {...input.options, onInvalidUtf8: 'replace'});
+      const rows = await collect(source.rows);
+      assert.deepEqual(rows.map((row) => row.fields.text), input.expected);
+      assert.equal(source.invalidUtf8Lines, 1);
+    });
+  }
+
+  it("counts lines, not bytes, with 'replace'", async () => {
+    const source = await openRows('-', {format: 'txt', onInvalidUtf8: 'replace', stdin: fakeStdin(Buffer.from('\xe9\xe8\nok\n\xff\n\xe0', 'latin1'), 1)});
+    assert.deepEqual((await collect(source.rows)).map((row) => row.fields.text), ['\ufffd\ufffd', 'ok', '\ufffd', '\ufffd']);
+    assert.equal(source.invalidUtf8Lines, 3);
+  });
+
+  for (const [name, bom] of [['le.csv', 'utf16le'], ['be.txt', 'utf16be']] as const) {
+    it(`${name}: UTF-16 (${bom}) is one line saying so, not 'column not found' with NUL bytes`, async () => {
+      const le = Buffer.from('\ufefftext\nhello\n', 'utf16le');
+      const path = await tempFile(name, bom === 'utf16le' ? le : Buffer.from(le).swap16());
+      await rejectsWithLine(
+        async () => collect((await openRows(path)).rows),
+        `${path}:1: looks like UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8`,
+      );
+    });
+  }
+
+  it('UTF-16 without a byte-order mark is told by its NUL bytes', async () => {
+    const path = await tempFile('nobom.tsv', Buffer.from('text\tid\nhello\t1\n', 'utf16le'));
+    await rejectsWithLine(
+      () => openRows(path),
+      `${path}:1: looks like UTF-16 (NUL bytes among its first characters), not UTF-8; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8`,
+    );
   });
 });

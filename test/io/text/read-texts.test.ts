@@ -32,6 +32,29 @@ describe('openTexts', () => {
     ]);
   });
 
+  it("reports how many lines had invalid UTF-8 replaced (onInvalidUtf8: 'replace')", async () => {
+    const path = await tempFile('l1.csv', Buffer.from('id,text\n1,caf\xe9\n2,ok\n3,na\xefve\n', 'latin1'));
+    const source = await openTexts(path, {idColumn: 'id', onInvalidUtf8: 'replace'});
+    assert.deepEqual((await collect(source.records)).map((r) => r.text), ['caf\ufffd', 'ok', 'na\ufffdve']);
+    assert.equal(source.invalidUtf8Lines, 2);
+  });
+
+  it('keeps JSONL integer ids beyond 2^53 exactly, as their digits', async () => {
+    // 2^53 + 1 and 2^53 are one double: read as numbers, these two ids would collide.
+    const lines = [
+      '{"id": 9007199254740993, "text": "a", "n": 18446744073709551617}',
+      '{"id":9007199254740992,"text":"b"}',
+      '{ "meta": {"id": 1}, "\\u0069d" : -12345678901234567890123 , "text": "c" }',
+      '{"id": 1, "text": "d", "id": 90071992547409931}',
+      '{"id": 42, "text": "e"}',
+    ];
+    const path = await tempFile('big.jsonl', lines.join('\n') + '\n');
+    const source = await openTexts(path, {idColumn: 'id', keepColumns: ['n']});
+    const records = await collect(source.records);
+    assert.deepEqual(records.map((r) => r.id), ['9007199254740993', '9007199254740992', '-12345678901234567890123', '90071992547409931', 42]);
+    assert.deepEqual(records[0]!.fields, {n: '18446744073709551617'});
+  });
+
   it('keeps JSONL numeric ids as numbers', async () => {
     const path = await tempFile('t.jsonl', '{"id":10,"text":"x","tag":"a"}\n{"id":"s","text":"y"}\n');
     const source = await openTexts(path, {idColumn: 'id', keepColumns: ['tag']});
