@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
+import {textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
 import {encodeSummary, runEncode, type EncodeResult} from '../src/pipelines/encode.js';
@@ -30,6 +31,7 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
     'input-format': Flags.option({description: 'Input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
     format: Flags.option({description: 'Output format when the extension does not tell.', options: VECTOR_FORMATS})(),
     quote: Flags.boolean({description: 'Honour double quotes in TSV input (off by default: TSV sentences often contain ").', default: false}),
+    ...textInputFlags,
     ...modelFlags,
   };
 
@@ -46,6 +48,7 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
         idColumn: flags['id-column'],
         keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
         quote: flags.quote,
+        onInvalidUtf8: flags['on-invalid-utf8'],
       },
       this.services(flags),
     );

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag} from '../src/cli/flags.js';
+import {numberFlag, textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {REPORT_FORMATS} from '../src/eval/render-sts-report.js';
 import {STDIN} from '../src/io/formats.js';
@@ -36,6 +36,7 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
     baseline: Flags.string({description: 'A previous --format json report to compare against.'}),
     'max-drop': numberFlag({description: 'With --baseline: exit 1 when any dataset drops more than this many points (x100).', dependsOn: ['baseline']}),
     'skip-invalid': Flags.boolean({description: 'Skip (and count) rows with an empty sentence or a non-numeric score instead of failing.', default: false}),
+    ...textInputFlags,
     ...modelFlags,
   };
 
@@ -51,6 +52,7 @@ Each unique sentence is encoded once. Gates exit 1 after printing the report.`;
         sentence2Column: flags['sentence2-column'],
         scoreColumn: flags['score-column'],
         skipInvalid: flags['skip-invalid'],
+        onInvalidUtf8: flags['on-invalid-utf8'],
         minSpearman: flags['min-spearman'],
         baseline: flags.baseline,
         maxDrop: flags['max-drop'],

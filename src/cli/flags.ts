@@ -22,3 +22,14 @@ export const searchFlags = {
 export function searchBackend(flags: {exact?: boolean; ann?: boolean}): 'exact' | 'ann' | 'auto' {
   return flags.exact ? 'exact' : flags.ann ? 'ann' : 'auto';
 }
+
+/** What to do with bytes that are not UTF-8 in text inputs. */
+export const INVALID_UTF8_POLICIES = ['error', 'replace'] as const;
+
+export const textInputFlags = {
+  'on-invalid-utf8': Flags.option({
+    description: 'Bytes that are not UTF-8: error (name file, line and byte offset) or replace them with U+FFFD and count the lines in the summary.',
+    options: INVALID_UTF8_POLICIES,
+    default: 'error' as const,
+  })(),
+};

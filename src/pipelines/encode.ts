@@ -3,6 +3,7 @@
  * before the model loads, so bad input fails in milliseconds; the output appears only on success.
  */
 import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../encoder/types.js';
+import type {InvalidUtf8Policy} from '../io/input/utf8.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {STDIN, type TextFormat, type VectorFormat, VECTOR_FORMATS} from '../io/formats.js';
@@ -21,6 +22,8 @@ export interface EncodeOptions {
   idColumn?: string;
   keepColumns?: string[];
   quote?: boolean;
+  /** Bytes that are not UTF-8: fail (default) or replace and count. */
+  onInvalidUtf8?: InvalidUtf8Policy;
   /** Stream for input '-' (default process.stdin). */
   stdin?: NodeJS.ReadableStream;
   /** Stream for output '-' (default process.stdout). */
@@ -41,6 +44,8 @@ export interface EncodeResult {
   /** Texts longer than max_seq_length, cut to it. */
   truncated: number;
   max_seq_length: number;
+  /** Input lines in which bytes that are not UTF-8 were replaced (--on-invalid-utf8 replace). */
+  invalid_utf8_lines: number;
   seconds: number;
   rows_per_second: number;
   /** True when stdout's reader went away (e.g. `| head`) and encoding stopped without error. */
@@ -75,6 +80,7 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
       tokens: written.stats.tokens,
       truncated: written.stats.truncated,
       max_seq_length: encoder.maxSeqLength,
+      invalid_utf8_lines: source.invalidUtf8Lines,
       seconds,
       rows_per_second: Number((seconds > 0 ? written.stats.rows / seconds : 0).toFixed(1)),
       stopped_early: written.stoppedEarly,
@@ -89,7 +95,8 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
 export function encodeSummary(r: EncodeResult): string {
   const truncated = r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated';
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
-  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
+  const replaced = r.invalid_utf8_lines > 0 ? `, ${r.invalid_utf8_lines} lines with invalid UTF-8 replaced` : '';
+  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}${replaced}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
 }
 
 /** The output format: --format, else the extension; stdout defaults to JSONL. */
@@ -111,6 +118,7 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
     idColumn: options.idColumn,
     keepColumns: options.keepColumns,
     quote: options.quote,
+    onInvalidUtf8: options.onInvalidUtf8,
     stdin: options.stdin,
   });
 }

@@ -17,7 +17,7 @@ import {readStsDatasets, type ReadStsOptions} from '../io/sts/read-sts.js';
 import {fileSha256} from '../models/fingerprint.js';
 import {secondsSince, type PipelineServices, type Progress} from './context.js';
 
-export interface EvalStsOptions extends Pick<ReadStsOptions, 'sentence1Column' | 'sentence2Column' | 'scoreColumn' | 'skipInvalid' | 'stdin'> {
+export interface EvalStsOptions extends Pick<ReadStsOptions, 'sentence1Column' | 'sentence2Column' | 'scoreColumn' | 'skipInvalid' | 'stdin' | 'onInvalidUtf8'> {
   files: string[];
   /** Report file, or '-' for stdout. */
   output: string;
@@ -40,6 +40,8 @@ export interface EvalStsResult {
   average_cosine_spearman: number;
   unique_sentences: number;
   truncated: number;
+  /** Dataset lines in which bytes that are not UTF-8 were replaced (--on-invalid-utf8 replace). */
+  invalid_utf8_lines: number;
   seconds: number;
   passed: boolean;
   failures: string[];
@@ -57,6 +59,7 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
     sentence2Column: options.sentence2Column,
     scoreColumn: options.scoreColumn,
     skipInvalid: options.skipInvalid,
+    onInvalidUtf8: options.onInvalidUtf8,
     stdin: options.stdin,
   });
   const baseline = options.baseline === undefined ? undefined : await readBaselineReport(options.baseline);
@@ -95,6 +98,7 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
     average_cosine_spearman: report.average.cosine_spearman,
     unique_sentences: report.unique_sentences,
     truncated: stats.truncated,
+    invalid_utf8_lines: datasets.reduce((n, d) => n + d.invalidUtf8Lines, 0),
     seconds: secondsSince(started),
     passed: failures.length === 0,
     failures: failures.map((f) => f.message),
@@ -107,7 +111,7 @@ export function evalStsSummary(r: EvalStsResult): string {
   return (
     `eval-sts: ${r.datasets.length} dataset(s), ${pairs} pairs, ${r.unique_sentences} unique sentences, ` +
     `cosine Spearman x100 ${formatScore100(r.average_cosine_spearman)} (average) with ${r.model}` +
-    `${r.truncated > 0 ? `, ${r.truncated} truncated` : ''} in ${r.seconds.toFixed(1)} s`
+    `${r.truncated > 0 ? `, ${r.truncated} truncated` : ''}${r.invalid_utf8_lines > 0 ? `, ${r.invalid_utf8_lines} lines with invalid UTF-8 replaced` : ''} in ${r.seconds.toFixed(1)} s`
   );
 }
 

@@ -200,6 +200,22 @@ describe('sbertkit encode: bad input is one line, non-zero exit, no output file'
     assert.equal(gate.stderr.trim(), 'sbertkit eval-sts: --min-spearman: expected a number but received: abc (see: sbertkit eval-sts --help)');
   });
 
+  test('invalid UTF-8: one line naming file, line and byte by default; --on-invalid-utf8 replace encodes and counts', async () => {
+    const latin1 = join(dir, 'latin1.txt');
+    await writeFile(latin1, Buffer.concat([Buffer.from('plain line\ncaf'), Buffer.from([0xe9]), Buffer.from(' au lait\nanother\n')]));
+    const strict = await runCli(['encode', latin1, '--model', model.dir, '-o', join(dir, 'latin1.jsonl')]);
+    assert.equal(strict.code, 2);
+    assert.equal(strict.stderr.trim().split('\n').length, 1, strict.stderr);
+    assert.match(strict.stderr, /latin1\.txt:2: .*UTF-8.*byte/i);
+    assert.equal(existsSync(join(dir, 'latin1.jsonl')), false);
+    const replaced = await runCli(['encode', latin1, '--model', model.dir, '-o', join(dir, 'latin1.jsonl'), '--on-invalid-utf8', 'replace', '--json']);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    const result = (JSON.parse(replaced.stdout) as {result: {rows: number; invalid_utf8_lines: number}}).result;
+    assert.deepEqual([result.rows, result.invalid_utf8_lines], [3, 1]);
+    const human = await runCli(['encode', latin1, '--model', model.dir, '-o', join(dir, 'latin1.jsonl'), '--on-invalid-utf8', 'replace']);
+    assert.match(human.stderr, /1 lines with invalid UTF-8 replaced/);
+  });
+
   test('--help lists examples', async () => {
     const r = await runCli(['encode', '--help']);
     assert.equal(r.code, 0);
