@@ -3,10 +3,37 @@
  * id and vector columns in a schema, and yields one batch's records. Imports apache-arrow statically,
  * so it must itself only be reached through a dynamic import.
  */
+import {createRequire} from 'node:module';
 import {FixedSizeList, Type, type DataType, type Float, type RecordBatch, type Schema, type Vector} from 'apache-arrow';
 import {SbertkitError} from '../../errors.js';
 import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
 import {ID_COLUMN, type VectorBatch, type VectorFileMetadata} from './types.js';
+
+/**
+ * apache-arrow decodes Arrow's flatbuffer metadata without verifying it, so a damaged length makes it
+ * loop over a "list" of a billion fields or blocks until the heap runs out (found by the vector
+ * fuzzer). Every element of a flatbuffer vector takes at least one byte, so a vector that claims more
+ * elements than its buffer has bytes left is damaged: flatbuffers' ByteBuffer (the instance
+ * apache-arrow loads) refuses such a length. Installed once, when this module is first imported.
+ */
+function guardFlatbufferVectors(): void {
+  interface ByteBufferLike {
+    __vector_len(offset: number): number;
+    __vector(offset: number): number;
+    capacity(): number;
+  }
+  const requireFromArrow = createRequire(import.meta.resolve('apache-arrow'));
+  const proto = (requireFromArrow('flatbuffers') as {ByteBuffer: {prototype: ByteBufferLike & {sbertkitGuard?: true}}}).ByteBuffer.prototype;
+  if (proto.sbertkitGuard) return;
+  proto.sbertkitGuard = true;
+  const vectorLength = proto.__vector_len;
+  proto.__vector_len = function (this: ByteBufferLike, offset: number): number {
+    const length = vectorLength.call(this, offset);
+    if (length < 0 || this.__vector(offset) + length > this.capacity()) throw new Error('damaged metadata: a list runs past the end of its message');
+    return length;
+  };
+}
+guardFlatbufferVectors();
 
 export interface ReadLayout {
   /** undefined: no id column in the file, ids are 0-based row numbers. */
@@ -28,7 +55,7 @@ export function readLayout(schema: Schema, file: string, idColumn: string | unde
   const vectorField = schema.fields.find((field) => field.name === vectorColumn);
   if (vectorField === undefined) throw missing(vectorColumn, '--vector-column');
   if (!isFloatList(vectorField.type)) {
-    throw new SbertkitError(`column '${vectorColumn}' is ${vectorField.type}, expected a list of floats`, {file, field: vectorColumn});
+    throw new SbertkitError(`column '${vectorColumn}' is ${describeType(vectorField.type)}, expected a list of floats`, {file, field: vectorColumn});
   }
   const id = idColumn ?? ID_COLUMN;
   const hasId = names.includes(id);
@@ -40,6 +67,15 @@ export function readLayout(schema: Schema, file: string, idColumn: string | unde
     dimension,
     fieldNames: names.filter((name) => name !== vectorColumn && name !== id),
   };
+}
+
+/** apache-arrow's toString of a damaged type (a list without its child) throws. */
+function describeType(type: DataType): string {
+  try {
+    return String(type);
+  } catch {
+    return 'a damaged type';
+  }
 }
 
 function isFloatList(type: DataType): boolean {
@@ -63,11 +99,12 @@ export function schemaMetadata(schema: Schema): VectorFileMetadata {
  */
 export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimension: number | undefined}, file: string, rowOffset: number): VectorBatch {
   const n = batch.numRows;
+  const column = batch.getChild(layout.vectorColumn)!;
+  checkRowCount(column, layout.vectorColumn, file);
   const idColumn = layout.idColumn === undefined ? undefined : (batch.getChild(layout.idColumn) ?? undefined);
   const ids: RowId[] = new Array(n);
   for (let i = 0; i < n; i++) ids[i] = idColumn === undefined ? rowOffset + i : idValue(idColumn.get(i), rowOffset + i, file);
 
-  const column = batch.getChild(layout.vectorColumn)!;
   const data = zeroCopyVectors(column, n, shape.dimension) ?? copyVectors(column, n, layout.vectorColumn, shape, file, rowOffset);
 
   const fields: Record<string, (string | undefined)[]> = {};
@@ -81,6 +118,25 @@ export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimens
     fields[name] = cells;
   }
   return {vectors: new VectorMatrix(ids, shape.dimension ?? 0, data), fields};
+}
+
+/**
+ * apache-arrow trusts the row count a batch declares; a damaged file can declare millions of rows over
+ * a few bytes, and reading them would allocate for all of them. Every row of a float list column
+ * needs room in its buffers (listSize floats, or one offset), so the count is checked against them.
+ */
+function checkRowCount(column: Vector, name: string, file: string): void {
+  for (const chunk of column.data) {
+    const rows = chunk.offset + chunk.length;
+    const child = chunk.children[0];
+    const room =
+      chunk.type.typeId === Type.FixedSizeList
+        ? Math.floor((child?.values?.length ?? 0) / Math.max(1, (chunk.type as FixedSizeList).listSize))
+        : (chunk.valueOffsets?.length ?? 0) - 1;
+    if (rows > room) {
+      throw new SbertkitError(`column '${name}' declares ${rows} rows but holds data for ${Math.max(0, room)}; the file is damaged`, {file, field: name});
+    }
+  }
 }
 
 /** The batch's float32 values as a view, when the column is a FixedSizeList<Float32> without nulls. */

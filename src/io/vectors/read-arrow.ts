@@ -47,9 +47,11 @@ export async function openArrowVectors(
       } catch (error) {
         throw fileError(file, error);
       }
-      reader = await RecordBatchReader.from(handle);
+      reader = await RecordBatchReader.from(readBudget(handle, (await handle.stat()).size));
     }
     await reader.open();
+    // An empty input, or one that ends before its schema, opens without error but has no schema.
+    if (reader.schema === undefined || reader.schema === null) throw new SbertkitError('not Arrow IPC: the input is empty or ends before its schema', {file});
   } catch (error) {
     await close();
     throw arrowError(file, error);
@@ -60,7 +62,7 @@ export async function openArrowVectors(
     layout = readLayout(reader.schema, file, columns.idColumn, columns.vectorColumn);
   } catch (error) {
     await close();
-    throw error;
+    throw arrowError(file, error);
   }
   return {
     dimension: layout.dimension,
@@ -79,7 +81,14 @@ export async function openArrowVectors(
             throw arrowError(file, error);
           }
           if (next.done) break;
-          yield readBatch(next.value, layout, shape, file, offset);
+          let batch;
+          try {
+            batch = readBatch(next.value, layout, shape, file, offset);
+          } catch (error) {
+            // Buffers shorter than the batch says (a damaged file) fail inside apache-arrow.
+            throw arrowError(file, error);
+          }
+          yield batch;
           offset += next.value.numRows;
         }
       } finally {
@@ -88,6 +97,31 @@ export async function openArrowVectors(
     },
     close,
   };
+}
+
+/**
+ * The file handle as apache-arrow sees it, with a cap on the bytes read and on the reads. A damaged
+ * Arrow file can send apache-arrow's file reader round in a loop (a record batch block that points
+ * at a message of another type is read again and again, without end). A sound read takes each byte
+ * about once, in about four reads per message of at least 16 bytes, so going well over either
+ * means the file is damaged.
+ */
+function readBudget(handle: FileHandle, size: number): FileHandle {
+  let bytes = 4 * size + (1 << 20);
+  let reads = 64 + size / 2;
+  const guarded = {
+    fd: handle.fd,
+    stat: () => handle.stat(),
+    close: () => handle.close(),
+    read: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+      bytes -= length;
+      reads--;
+      if (bytes < 0 || reads < 0) throw new Error('the file is damaged: reading it never ends');
+      return handle.read(buffer, offset, length, position);
+    },
+  };
+  // apache-arrow takes any object with fd and stat for a FileHandle, and calls only stat, read and close.
+  return guarded as unknown as FileHandle;
 }
 
 function arrowError(file: string, error: unknown): SbertkitError {
