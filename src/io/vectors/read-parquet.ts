@@ -3,14 +3,15 @@
  * (fs.openAsBlob), so only the row group being read is in memory. parquet-wasm runs in a worker
  * thread (parquet-worker.ts), where a panic on a damaged file cannot take the process down; each row
  * group crosses over as Arrow IPC bytes (transferred, not copied) and is decoded by apache-arrow.
- * stdin is spooled to a temp file first: Parquet's footer is at the end.
+ * stdin and pipes are spooled to a temp file first: Parquet's footer is at the end.
  */
+import {createReadStream} from 'node:fs';
 import {tableFromIPC} from 'apache-arrow';
 import {SbertkitError} from '../../errors.js';
 import {STDIN} from '../formats.js';
 import {checkReadableFile} from '../input/open-input.js';
 import type {OpenedVectors, VectorColumns} from './types.js';
-import {spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
+import {isPipePath, spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
 import {readBatch, readLayout} from './arrow-read.js';
 import {ParquetWorkerFile} from './parquet-client.js';
 
@@ -33,6 +34,10 @@ export async function openParquetVectors(
     let path = input;
     if (input === STDIN) {
       spool = await spoolToTempFile(stdin ?? process.stdin, '.parquet');
+      path = spool.path;
+    } else if (await isPipePath(input)) {
+      // A pipe has no end to seek to: copied like stdin. (Read in place, it looked like an empty file.)
+      spool = await spoolToTempFile(createReadStream(input), '.parquet', file);
       path = spool.path;
     }
     await checkReadableFile(path, file);
