@@ -2,8 +2,9 @@
  * src/io: everything that touches bytes, one folder per concern. The format of a path comes from
  * formats.ts; the folders, from the bottom up:
  *
- * - input/   a path or '-' as a byte stream (gzip, stdin spooling for Parquet/Arrow, JSON files),
- *            and physical lines with their numbers.
+ * - input/   a path or '-' as a byte stream (gzip, stdin and pipe spooling for Parquet/Arrow, JSON
+ *            files), strict UTF-8 decoding (utf8.ts: invalid bytes, UTF-16, onInvalidUtf8), a
+ *            peek at the first line that leaves the stream whole, and physical lines with their numbers.
  * - output/  the atomic output (temp file renamed on success, devices and FIFOs written in place,
  *            quiet EPIPE on stdout, exit 74 on write failures), the output-over-input refusal,
  *            and the cleanup of temp files (at exit, and those of killed runs).

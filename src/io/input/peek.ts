@@ -23,17 +23,34 @@ export async function peekFirstLine(input: InputStream): Promise<PeekedInput> {
   const peeked: Buffer[] = [];
   let ended = false;
   let first: string | undefined;
+  // The bytes of the line being read; each chunk is scanned once, so a long first line stays linear.
+  let lineParts: Buffer[] = [];
+  let lineNumber = 0;
+  const lineText = (): string => {
+    let text = Buffer.concat(lineParts).toString('utf8');
+    lineParts = [];
+    if (lineNumber++ === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+  };
   try {
-    for (;;) {
+    while (first === undefined) {
       const next = await iterator.next();
       if (next.done) {
         ended = true;
-        first = firstNonEmptyLine(Buffer.concat(peeked).toString('utf8'), true);
+        const last = lineText();
+        if (last !== '') first = last;
         break;
       }
-      peeked.push(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
-      first = firstNonEmptyLine(Buffer.concat(peeked).toString('utf8'), false);
-      if (first !== undefined) break;
+      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      peeked.push(chunk);
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a); nl !== -1 && first === undefined; nl = chunk.indexOf(0x0a, start)) {
+        lineParts.push(chunk.subarray(start, nl));
+        const line = lineText();
+        if (line !== '') first = line;
+        start = nl + 1;
+      }
+      lineParts.push(chunk.subarray(start));
     }
   } catch (error) {
     await input.close();
@@ -61,15 +78,4 @@ export async function peekFirstLine(input: InputStream): Promise<PeekedInput> {
     },
     first,
   };
-}
-
-/** The first non-empty line of `text`; a last line without a break counts only at the end of the input. */
-function firstNonEmptyLine(text: string, atEnd: boolean): string | undefined {
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  const complete = atEnd ? lines : lines.slice(0, -1);
-  for (const line of complete) {
-    const bare = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (bare !== '') return bare;
-  }
-  return undefined;
 }

@@ -1,9 +1,10 @@
 /**
  * Arrow IPC file and stream reading with apache-arrow's RecordBatchReader, one batch at a time.
  * Files are read through a FileHandle (random access: the reader detects file vs stream format
- * itself). From stdin the stream format is read as it arrives; the file format is spooled to a temp
- * file first, because from a plain stream apache-arrow would buffer the whole input.
+ * itself). From stdin or a pipe the stream format is read as it arrives; the file format is spooled
+ * to a temp file first, because from a plain stream apache-arrow would buffer the whole input.
  */
+import {createReadStream} from 'node:fs';
 import {open, type FileHandle} from 'node:fs/promises';
 import {Readable} from 'node:stream';
 import {RecordBatchReader, type RecordBatch} from 'apache-arrow';
@@ -11,7 +12,7 @@ import {SbertkitError} from '../../errors.js';
 import {STDIN} from '../formats.js';
 import {fileError} from '../input/open-input.js';
 import type {OpenedVectors, VectorColumns} from './types.js';
-import {spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
+import {isPipePath, spoolToTempFile, type SpooledInput} from '../input/spool-stdin.js';
 import type {VectorFormat} from '../formats.js';
 import {readBatch, readLayout, schemaMetadata} from './arrow-read.js';
 
@@ -32,14 +33,16 @@ export async function openArrowVectors(
 
   let reader: RecordBatchReader;
   try {
-    const source = stdin ?? process.stdin;
-    if (input === STDIN && format === 'arrow-stream') {
+    // stdin, or a path that is a pipe (a FIFO, `<(zcat x.gz)`), can be read only once, front to back.
+    const pipe = input !== STDIN && (await isPipePath(input));
+    const source = pipe ? createReadStream(input) : (stdin ?? process.stdin);
+    if ((input === STDIN || pipe) && format === 'arrow-stream') {
       const readable = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
       reader = await RecordBatchReader.from(readable);
     } else {
       let path = input;
-      if (input === STDIN) {
-        spool = await spoolToTempFile(source, '.arrow');
+      if (input === STDIN || pipe) {
+        spool = await spoolToTempFile(source, '.arrow', file);
         path = spool.path;
       }
       try {

@@ -125,3 +125,29 @@ function int64(value: number): Buffer {
   buffer.writeBigInt64LE(BigInt(value));
   return buffer;
 }
+
+describe('openVectors: pipes', () => {
+  // A FIFO (like bash's <(zcat x.gz)) can be read once, front to back: Parquet and Arrow files are
+  // copied to a temp file like stdin. Read in place, they looked like empty files.
+  for (const [format, extension] of [['parquet', 'parquet'], ['arrow', 'arrow'], ['arrow-stream', 'arrows'], ['jsonl', 'jsonl']] as const) {
+    it(`${format}: a FIFO fed by a writer process reads like the file`, async () => {
+      const dir = await tempDir();
+      const path = join(dir, `v.${extension}`);
+      const records = Array.from({length: 5}, (_, i) => ({id: i * 10, vector: new Float32Array([i, -i, i / 4]), fields: {}}));
+      const writer = await openVectorWriter(path, {format, dimension: 3, idType: 'int'});
+      await writer.write(records);
+      await writer.commit();
+      const fifo = join(dir, 'fifo');
+      const {execFileSync, spawn} = await import('node:child_process');
+      execFileSync('mkfifo', [fifo]);
+      const feeder = spawn('sh', ['-c', `cat '${path}' > '${fifo}'`], {stdio: 'ignore'});
+      try {
+        const source = await openVectors(fifo, {format});
+        const read = await collect(source.records);
+        assert.deepEqual(read.map((r) => [r.id, Array.from(r.vector)]), records.map((r) => [r.id, Array.from(r.vector)]));
+      } finally {
+        feeder.kill();
+      }
+    });
+  }
+});
