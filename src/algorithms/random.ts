@@ -1,7 +1,7 @@
 /**
  * mulberry32: a tiny seeded PRNG (32-bit state), identical on every platform and Node version, so a
- * --seed reproduces a run exactly; Math.random cannot be seeded. The same generator as the tests'
- * test/helpers/prng.ts, kept here because src/ must not import test code.
+ * --seed reproduces a run exactly; Math.random cannot be seeded. The tests use it too
+ * (test/helpers/prng.ts re-exports it).
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

@@ -3,7 +3,6 @@
  * detection or spherical k-means -> every input row with its cluster and score, and optionally one
  * summary row per cluster (size, the member nearest the centre, example texts).
  */
-import type {SentenceEncoder} from '../encoder/types.js';
 import {communityDetection} from '../algorithms/community.js';
 import type {Clustering} from '../algorithms/clusters.js';
 import {sphericalKMeans} from '../algorithms/kmeans.js';
@@ -16,7 +15,7 @@ import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
 import type {RowId} from '../vectors/matrix.js';
 import {normalizeRows} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
-import {checkComparable, loadVectors, type VectorInputOptions} from './vector-input.js';
+import {loadSingleInput, type VectorInputOptions} from './vector-input.js';
 
 export type ClusterAlgorithm = 'community' | 'kmeans';
 export const CLUSTER_ALGORITHMS: readonly ClusterAlgorithm[] = ['community', 'kmeans'];
@@ -77,14 +76,7 @@ export async function runCluster(options: ClusterOptions, services: PipelineServ
     await refuseOutputOverInput(out, [options.input]);
     await checkOutputWritable(out);
   }
-  let encoder: SentenceEncoder | undefined;
-  let loaded;
-  try {
-    loaded = await loadVectors(options, async () => (encoder ??= await services.loadEncoder()));
-  } finally {
-    await encoder?.close();
-  }
-  checkComparable(options.model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model: options.model}]);
+  const loaded = await loadSingleInput(options, services.loadEncoder);
   const {vectors, texts} = loaded;
   const unit = normalizeRows(vectors);
 

@@ -2,7 +2,6 @@
  * The mine-paraphrases pipeline: texts (encoded once) or a vector file -> exact self search for each
  * row's top-k neighbours -> distinct pairs best first -> a table of score, id1, id2, text1, text2.
  */
-import type {SentenceEncoder} from '../encoder/types.js';
 import {minePairs} from '../algorithms/paraphrase-mining.js';
 import {STDIN} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
@@ -12,7 +11,7 @@ import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
 import type {SearchBackend} from '../vectors/search.js';
 import type {Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
-import {checkComparable, loadVectors, type VectorInputOptions} from './vector-input.js';
+import {loadSingleInput, type VectorInputOptions} from './vector-input.js';
 import {idColumn, searchWithProgress} from './vector-search.js';
 
 export interface MineOptions extends VectorInputOptions {
@@ -56,14 +55,7 @@ export async function runMineParaphrases(options: MineOptions, services: Pipelin
   const format = resolveRowFormat(options.output, options.format, 'jsonl');
   await refuseOutputOverInput(options.output, [options.input]);
   await checkOutputWritable(options.output);
-  let encoder: SentenceEncoder | undefined;
-  let loaded;
-  try {
-    loaded = await loadVectors(options, async () => (encoder ??= await services.loadEncoder()));
-  } finally {
-    await encoder?.close();
-  }
-  checkComparable(options.model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model: options.model}]);
+  const loaded = await loadSingleInput(options, services.loadEncoder);
 
   const {vectors, texts} = loaded;
   const {top: neighbours, backend} = await searchWithProgress(

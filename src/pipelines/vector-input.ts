@@ -126,3 +126,20 @@ function modelKey(name: string): string {
   const isId = name.startsWith('builtin:') || /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(name);
   return isId && !name.startsWith('.') && !name.startsWith('/') ? name : `folder:${basename(name.replace(/[\\/]+$/, ''))}`;
 }
+
+/**
+ * One input of a single-input command (mine-paraphrases, cluster): loaded with an encoder that is
+ * loaded only for texts and closed right after, and checked against an explicit --model.
+ */
+export async function loadSingleInput(options: VectorInputOptions & {model?: string}, loadEncoder: () => Promise<SentenceEncoder>): Promise<LoadedVectors> {
+  let encoder: SentenceEncoder | undefined;
+  let loaded: LoadedVectors;
+  try {
+    loaded = await loadVectors(options, async () => (encoder ??= await loadEncoder()));
+  } finally {
+    await encoder?.close();
+  }
+  // Encoded texts were made by --model itself; a vector file's metadata must name the same model.
+  checkComparable(options.model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model: options.model}]);
+  return loaded;
+}

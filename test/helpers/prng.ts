@@ -1,11 +1,2 @@
-/** mulberry32: a tiny seeded PRNG, identical on every platform, so generated fixtures and failures reproduce. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG is the product's (src/algorithms/random.ts): one generator, so fixtures and --seed runs agree. */
+export {mulberry32} from '../../src/algorithms/random.js';
