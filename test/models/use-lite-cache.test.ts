@@ -3,7 +3,8 @@
  * again without converting, repaired when damaged. Every test uses its own temp cache, never the user's.
  */
 import assert from 'node:assert/strict';
-import {readdir, stat, unlink} from 'node:fs/promises';
+import {spawnSync} from 'node:child_process';
+import {mkdir, readdir, stat, unlink, writeFile} from 'node:fs/promises';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
 import {describe, test} from 'node:test';
@@ -24,6 +25,24 @@ async function cacheEntries(cacheDir: string): Promise<string[]> {
 
 describe('ensureBuiltinModel', () => {
   const revision = `${useLiteSourcePackage().version}-c1`;
+
+  test('a conversion killed outright leaves a folder the next conversion removes; a live one is kept', async () => {
+    const cacheDir = await tempCache();
+    const parent = join(cacheDir, 'builtin', 'use-lite');
+    await mkdir(parent, {recursive: true});
+    // A pid that is certainly gone: a child that has exited.
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'});
+    const deadPid = Number(child.stdout);
+    assert.throws(() => process.kill(deadPid, 0), /ESRCH/);
+    const dead = join(parent, `.${revision}.sbertkit-tmp-${deadPid}-0badf00d`);
+    const live = join(parent, `.${revision}.sbertkit-tmp-${process.pid}-00c0ffee`);
+    for (const folder of [dead, live]) {
+      await mkdir(join(folder, 'onnx'), {recursive: true});
+      await writeFile(join(folder, 'onnx', 'model.onnx'), 'half a model');
+    }
+    await ensureBuiltinModel('builtin:use-lite', {cacheDir});
+    assert.deepEqual(await cacheEntries(cacheDir), [`.${revision}.sbertkit-tmp-${process.pid}-00c0ffee`, revision].sort());
+  });
 
   test('converts on first use, then reuses the cached folder without converting', async () => {
     const cacheDir = await tempCache();

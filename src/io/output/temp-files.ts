@@ -4,7 +4,7 @@
  * the out-of-memory killer, a power cut) and remove it, while never touching a live writer's.
  */
 import {randomBytes} from 'node:crypto';
-import {readdir, unlink} from 'node:fs/promises';
+import {readdir, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 
 const MARK = '.sbertkit-tmp-';
@@ -36,7 +36,7 @@ export function isLiveProcess(pid: number): boolean {
   }
 }
 
-/** Removes temp files of `target` left by processes that no longer exist. */
+/** Removes temp files (or folders: a model conversion builds one) of `target` left by processes that no longer exist. */
 export async function removeStaleTemps(target: string): Promise<void> {
   const folder = dirname(target);
   let names: string[];
@@ -50,6 +50,6 @@ export async function removeStaleTemps(target: string): Promise<void> {
     const pid = tempOwner(name, base);
     if (pid === undefined || isLiveProcess(pid)) continue;
     // Another run may be cleaning up the same file at the same moment.
-    await unlink(join(folder, name)).catch(() => {});
+    await rm(join(folder, name), {recursive: true, force: true}).catch(() => {});
   }
 }

@@ -4,7 +4,8 @@
  * default model.
  */
 import {randomBytes} from 'node:crypto';
-import {mkdir, mkdtemp, rename, rm, stat} from 'node:fs/promises';
+import {mkdir, rename, rm, stat} from 'node:fs/promises';
+import {removeStaleTemps, tempPathFor} from '../../io/output/temp-files.js';
 import {dirname, join} from 'node:path';
 import {EXIT, SbertkitError} from '../../errors.js';
 import {cacheWriteError, sbertkitCacheDir} from '../cache-dir.js';
@@ -109,7 +110,7 @@ async function install(tmp: string, dir: string): Promise<void> {
  */
 export async function ensureBuiltinModel(name: string, options: EnsureBuiltinOptions = {}): Promise<BuiltinModelFolder> {
   const result = builtinModelFolder(name, options);
-  const {dir, revision} = result;
+  const {dir} = result;
   if (await isComplete(dir)) return result;
   const source = useLiteSourcePackage();
   const parent = dirname(dir);
@@ -118,7 +119,11 @@ export async function ensureBuiltinModel(name: string, options: EnsureBuiltinOpt
   options.onStatus?.(`Converting built-in model ${result.name} (${source.name}@${source.version}) to ONNX; first use only`);
   try {
     await mkdir(parent, {recursive: true});
-    const tmp = await mkdtemp(join(parent, `.${revision}.tmp-`));
+    // Named with our pid, so a conversion killed outright (SIGKILL, out of memory) leaves a folder the
+    // next conversion recognizes as dead and removes.
+    await removeStaleTemps(dir);
+    const tmp = tempPathFor(dir);
+    await mkdir(tmp);
     try {
       // The converter (and onnx-proto) loads only when a conversion really runs.
       const {writeUseLiteFolder} = await import('./use-lite/write-folder.js');
