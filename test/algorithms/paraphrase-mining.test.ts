@@ -9,28 +9,14 @@ import {minePairs} from '../../src/algorithms/paraphrase-mining.js';
 import {exactSearch} from '../../src/vectors/exact-search.js';
 import {VectorMatrix} from '../../src/vectors/matrix.js';
 import type {Metric} from '../../src/vectors/metric.js';
-import {mulberry32} from '../helpers/prng.js';
-
-function randomMatrix(rows: number, dim: number, seed: number): VectorMatrix {
-  const rand = mulberry32(seed);
-  return new VectorMatrix(Array.from({length: rows}, (_, i) => i), dim, Float32Array.from({length: rows * dim}, () => rand() * 2 - 1));
-}
-
-function cosine64(a: Float32Array, b: Float32Array): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
+import {randomMatrix} from '../helpers/random-vectors.js';
+import {cosine} from '../helpers/vector-math.js';
 
 /** The reference: paraphrase_mining's definition with plain loops. */
 function reference(m: VectorMatrix, topK: number, maxPairs: number, threshold = -Infinity): {a: number; b: number; score: number}[] {
   const pairs = new Map<string, {a: number; b: number; score: number}>();
   for (let i = 0; i < m.rows; i++) {
-    const others = Array.from({length: m.rows}, (_, j) => ({j, s: cosine64(m.row(i), m.row(j))})).filter(({j}) => j !== i);
+    const others = Array.from({length: m.rows}, (_, j) => ({j, s: cosine(m.row(i), m.row(j))})).filter(({j}) => j !== i);
     others.sort((x, y) => y.s - x.s || x.j - y.j);
     for (const {j, s} of others.slice(0, topK)) {
       if (s < threshold) continue;

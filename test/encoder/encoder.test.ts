@@ -9,11 +9,10 @@ import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {Encoder} from '../../src/encoder/encoder.js';
 import {SbertkitError} from '../../src/errors.js';
-import {GraphBuilder} from '../../src/onnx/graph-builder.js';
 import type {EncodeStats, EncoderOptions} from '../../src/encoder/types.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
 import type {PoolingMode} from '../../src/models/spec.js';
-import {makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
+import {graphNeedingPositionIds, makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
 import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
 import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
 import {tempDir} from '../helpers/tmp.js';
@@ -211,14 +210,7 @@ describe('model folder problems are one clear error', () => {
 
   test('a graph that needs an input sbertkit cannot feed is a model error naming it', async () => {
     const dir = await folder('extra-input', {});
-    const g = new GraphBuilder();
-    g.input('input_ids', 'int64', ['batch', 'seq']);
-    g.input('attention_mask', 'int64', ['batch', 'seq']);
-    g.input('position_ids', 'int64', ['batch', 'seq']);
-    const sum = g.op('Add', ['input_ids', 'position_ids']);
-    const hidden = g.op('Cast', [g.op('Unsqueeze', [sum, g.ints('axis', [2])])], {to: 1}, 'last_hidden_state');
-    g.output(hidden, 'float32', ['batch', 'seq', 1]);
-    await writeFile(join(dir, 'onnx', 'model.onnx'), g.toBytes());
+    await writeFile(join(dir, 'onnx', 'model.onnx'), graphNeedingPositionIds());
     await assert.rejects(Encoder.load(readModelSpec(dir)), (e: unknown) => e instanceof SbertkitError && e.exitCode === 3 && /position_ids/.test(e.message));
   });
 

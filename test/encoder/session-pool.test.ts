@@ -13,8 +13,7 @@ import {buildBatchInput} from '../../src/encoder/batch-input.js';
 import {OnnxSession, type BatchInput, type BatchOutput} from '../../src/encoder/onnx-session.js';
 import {SessionPool} from '../../src/encoder/session-pool.js';
 import {EXIT, SbertkitError} from '../../src/errors.js';
-import {GraphBuilder} from '../../src/onnx/graph-builder.js';
-import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
+import {graphNeedingPositionIds, TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 
 /** Token ids of a few texts of different lengths, within TINY_BERT's vocabulary. */
 const BATCH_IDS = [
@@ -142,15 +141,8 @@ describe('create()', () => {
   test('a graph no worker can load is one model error, and the other workers are stopped safely', async () => {
     // Needs an input sbertkit cannot feed, so every worker's session fails to load, each at its own
     // moment; the pool must not terminate the others while ORT is still loading in them.
-    const g = new GraphBuilder();
-    g.input('input_ids', 'int64', ['batch', 'seq']);
-    g.input('attention_mask', 'int64', ['batch', 'seq']);
-    g.input('position_ids', 'int64', ['batch', 'seq']);
-    const sum = g.op('Add', ['input_ids', 'position_ids']);
-    const hidden = g.op('Cast', [g.op('Unsqueeze', [sum, g.ints('axis', [2])])], {to: 1}, 'last_hidden_state');
-    g.output(hidden, 'float32', ['batch', 'seq', 1]);
     const bad = join(root, 'needs-position-ids.onnx');
-    await writeFile(bad, g.toBytes());
+    await writeFile(bad, graphNeedingPositionIds());
     for (let round = 0; round < 8; round++) {
       await assert.rejects(SessionPool.create(bad, 4, 1), (e: unknown) => modelError(/position_ids/)(e) && (e as SbertkitError).file === bad);
     }

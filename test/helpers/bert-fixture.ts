@@ -490,3 +490,18 @@ export async function writeBertModelFolder(dir: string, opts: BertFolderOptions)
   await writeFile(onnxPath, onnx);
   return {dir, weights, vocab};
 }
+
+/**
+ * An ONNX graph that needs a `position_ids` input, which sbertkit does not feed: loading it must be a
+ * model error naming that input (and, in a pool, every worker fails to load at its own moment).
+ */
+export function graphNeedingPositionIds(): Uint8Array {
+  const g = new GraphBuilder();
+  g.input('input_ids', 'int64', ['batch', 'seq']);
+  g.input('attention_mask', 'int64', ['batch', 'seq']);
+  g.input('position_ids', 'int64', ['batch', 'seq']);
+  const sum = g.op('Add', ['input_ids', 'position_ids']);
+  const hidden = g.op('Cast', [g.op('Unsqueeze', [sum, g.ints('axis', [2])])], {to: 1}, 'last_hidden_state');
+  g.output(hidden, 'float32', ['batch', 'seq', 1]);
+  return g.toBytes();
+}

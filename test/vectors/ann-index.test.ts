@@ -8,16 +8,10 @@ import {join} from 'node:path';
 import {describe, test} from 'node:test';
 import {AnnIndex} from '../../src/vectors/ann-index.js';
 import {exactSearch} from '../../src/vectors/exact-search.js';
-import {VectorMatrix} from '../../src/vectors/matrix.js';
 import {similarity, type Metric} from '../../src/vectors/metric.js';
 import {searchTopK} from '../../src/vectors/search.js';
-import {mulberry32} from '../helpers/prng.js';
+import {randomMatrix} from '../helpers/random-vectors.js';
 import {tempDir} from '../helpers/tmp.js';
-
-function randomMatrix(rows: number, dim: number, seed: number): VectorMatrix {
-  const rand = mulberry32(seed);
-  return new VectorMatrix(Array.from({length: rows}, (_, i) => i), dim, Float32Array.from({length: rows * dim}, () => rand() * 2 - 1));
-}
 
 const corpus = randomMatrix(2000, 24, 1);
 const queries = randomMatrix(60, 24, 2);

@@ -9,12 +9,7 @@ import {VectorMatrix} from '../../src/vectors/matrix.js';
 import {METRICS, type Metric} from '../../src/vectors/metric.js';
 import {exactSearch} from '../../src/vectors/exact-search.js';
 import type {TopK} from '../../src/vectors/top-k.js';
-import {mulberry32} from '../helpers/prng.js';
-
-function randomMatrix(rows: number, dim: number, seed: number): VectorMatrix {
-  const rand = mulberry32(seed);
-  return new VectorMatrix(Array.from({length: rows}, (_, i) => i), dim, Float32Array.from({length: rows * dim}, () => rand() * 2 - 1));
-}
+import {randomMatrix} from '../helpers/random-vectors.js';
 
 /** The reference: every pair scored in float64, each query's list sorted by (score desc, row asc). */
 function bruteForce(q: VectorMatrix, c: VectorMatrix, metric: Metric, k: number, self = false): {rows: number[]; scores: number[]}[] {
