@@ -13,30 +13,14 @@ import {GraphBuilder} from '../src/onnx/graph-builder.js';
 import {loadOrt} from '../src/onnx/runtime.js';
 import {EXACT_SEARCH_DEFAULTS, exactSearch} from '../src/vectors/exact-search.js';
 import {VectorMatrix} from '../src/vectors/matrix.js';
-import {mulberry32} from '../test/helpers/prng.js';
 import {int, mib, printSection} from './lib/format.js';
 import {peakRssMiB} from './lib/measure.js';
+import {unitVectors} from './lib/synthetic.js';
 
 const {values} = parseArgs({options: {rows: {type: 'string', default: '100000'}, dim: {type: 'string', default: '384'}, 'top-k': {type: 'string', default: '10'}}});
 const rows = Number(values.rows);
 const dim = Number(values.dim);
 const topK = Number(values['top-k']);
-
-/** Unit vectors with roughly Gaussian coordinates (sum of three uniforms), seeded. */
-function unitVectors(n: number, d: number): VectorMatrix {
-  const rand = mulberry32(42);
-  const data = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) {
-    let sum = 0;
-    for (let i = r * d; i < (r + 1) * d; i++) {
-      data[i] = rand() + rand() + rand() - 1.5;
-      sum += data[i]! * data[i]!;
-    }
-    const scale = 1 / Math.sqrt(sum);
-    for (let i = r * d; i < (r + 1) * d; i++) data[i]! *= scale;
-  }
-  return new VectorMatrix(Array.from({length: n}, (_, i) => i), d, data);
-}
 
 /**
  * The baseline: the same block grid through the product alone. Its output is reduced to one max per
@@ -65,7 +49,7 @@ async function bareProducts(m: VectorMatrix): Promise<number> {
   return seconds;
 }
 
-const matrix = unitVectors(rows, dim);
+const matrix = unitVectors(rows, dim, 42);
 const flops = 2 * rows * rows * dim;
 console.log(`sbertkit mine-paraphrases benchmark: ${int(rows)} x ${dim} random unit vectors, top-${topK}, exact, cosine`);
 const baseline = await bareProducts(matrix);

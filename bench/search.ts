@@ -11,10 +11,10 @@
 import {parseArgs} from 'node:util';
 import {AnnIndex, ANN_DEFAULTS} from '../src/vectors/ann-index.js';
 import {exactSearch} from '../src/vectors/exact-search.js';
-import {VectorMatrix} from '../src/vectors/matrix.js';
 import {mulberry32} from '../test/helpers/prng.js';
 import {int, mib, printSection} from './lib/format.js';
 import {peakRssMiB} from './lib/measure.js';
+import {unitVectors} from './lib/synthetic.js';
 
 const {values} = parseArgs({
   options: {
@@ -33,25 +33,9 @@ const rand = mulberry32(7);
 /** 1,000 random centres; a clustered row is a centre plus noise of the same scale. */
 const centres = values.data === 'clustered' ? Array.from({length: 1000}, () => Float32Array.from({length: dim}, noise)) : undefined;
 
-function unitVectors(n: number, d: number, seed: number): VectorMatrix {
-  const pick = mulberry32(seed);
-  const data = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) {
-    let sum = 0;
-    const centre = centres?.[Math.floor(pick() * centres.length)];
-    for (let i = r * d; i < (r + 1) * d; i++) {
-      data[i] = (centre?.[i - r * d] ?? 0) + (centre === undefined ? 1 : 0.5) * (pick() + pick() + pick() - 1.5);
-      sum += data[i]! * data[i]!;
-    }
-    const scale = 1 / Math.sqrt(sum);
-    for (let i = r * d; i < (r + 1) * d; i++) data[i]! *= scale;
-  }
-  return new VectorMatrix(Array.from({length: n}, (_, i) => i), d, data);
-}
-
 const seconds = (since: number) => (performance.now() - since) / 1000;
-const corpus = unitVectors(rows, dim, 1);
-const queries = unitVectors(nq, dim, 2);
+const corpus = unitVectors(rows, dim, 1, centres);
+const queries = unitVectors(nq, dim, 2, centres);
 console.log(`sbertkit search benchmark: ${int(nq)} queries, top-10, cosine, corpus ${int(rows)} x ${dim} ${values.data} unit vectors`);
 
 let t = performance.now();
