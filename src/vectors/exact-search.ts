@@ -34,15 +34,20 @@ export interface ExactSearchOptions {
 export const EXACT_SEARCH_DEFAULTS = {queryBlock: 1024, corpusBlock: 16384} as const;
 
 export async function exactSearch(queries: VectorMatrix, corpus: VectorMatrix, options: ExactSearchOptions): Promise<TopK> {
-  if (queries.dimension !== corpus.dimension && queries.rows > 0 && corpus.rows > 0) {
-    throw new SbertkitError(`queries have dimension ${queries.dimension} but the corpus has ${corpus.dimension}`, {exitCode: EXIT.BAD_INPUT});
-  }
+  checkSameDimension(queries, corpus);
   if (!Number.isInteger(options.k) || options.k < 1) throw new SbertkitError(`top-k must be a positive integer, got ${options.k}`, {exitCode: EXIT.BAD_INPUT});
   const k = Math.min(options.k, Math.max(0, corpus.rows - (options.selfSearch ? 1 : 0)));
   const result = new TopK(queries.rows, k);
   if (k === 0 || queries.rows === 0) return result;
   if (options.metric === 'manhattan') return scalarSearch(queries, corpus, result, options);
   return productSearch(queries, corpus, result, options);
+}
+
+/** Queries and corpus must share a dimension (an empty side has none to disagree with). */
+export function checkSameDimension(queries: VectorMatrix, corpus: VectorMatrix): void {
+  if (queries.dimension !== corpus.dimension && queries.rows > 0 && corpus.rows > 0) {
+    throw new SbertkitError(`queries have dimension ${queries.dimension} but the corpus has ${corpus.dimension}`, {exitCode: EXIT.BAD_INPUT});
+  }
 }
 
 /** The product backends (cosine, dot, euclidean) on ONNX Runtime. */

@@ -6,7 +6,7 @@
  */
 import {EXIT, SbertkitError} from '../errors.js';
 import {AnnIndex, type AnnOptions} from './ann-index.js';
-import {exactSearch, type ExactSearchOptions} from './exact-search.js';
+import {checkSameDimension, exactSearch, type ExactSearchOptions} from './exact-search.js';
 import type {VectorMatrix} from './matrix.js';
 import type {TopK} from './top-k.js';
 
@@ -35,9 +35,7 @@ export interface SearchOutcome {
 export async function searchTopK(queries: VectorMatrix, corpus: VectorMatrix, options: SearchOptions): Promise<SearchOutcome> {
   const backend = chooseBackend(queries, corpus, options);
   if (backend === 'exact') return {top: await exactSearch(queries, corpus, options), backend};
-  if (queries.rows > 0 && corpus.rows > 0 && queries.dimension !== corpus.dimension) {
-    throw new SbertkitError(`queries have dimension ${queries.dimension} but the corpus has ${corpus.dimension}`, {exitCode: EXIT.BAD_INPUT});
-  }
+  checkSameDimension(queries, corpus);
   const started = performance.now();
   const annOptions: AnnOptions = {...options.ann, metric: options.metric, threads: options.threads};
   let index: AnnIndex;

@@ -8,7 +8,7 @@ import {SbertkitError} from '../../errors.js';
 import type {VectorFormat} from '../formats.js';
 import type {OpenOutputOptions} from '../output/atomic-output.js';
 import {column, type Column, type TypedRow} from '../rows/types.js';
-import {defaultRowGroupSize, openRowWriter} from '../rows/write-rows.js';
+import {openRowWriter} from '../rows/write-rows.js';
 import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord} from './types.js';
 
 export interface VectorWriterOptions extends OpenOutputOptions {
@@ -52,7 +52,7 @@ export async function openVectorWriter(output: string, options: VectorWriterOpti
     format: options.format,
     columns,
     metadata: options.metadata,
-    rowGroupSize: options.rowGroupSize ?? defaultRowGroupSize(columns),
+    rowGroupSize: options.rowGroupSize,
     stdout: options.stdout,
   });
   const stringIds = options.idType === 'string';
