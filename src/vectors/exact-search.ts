@@ -52,12 +52,48 @@ export function checkSameDimension(queries: VectorMatrix, corpus: VectorMatrix):
 
 /** The product backends (cosine, dot, euclidean) on ONNX Runtime. */
 async function productSearch(queries: VectorMatrix, corpus: VectorMatrix, result: TopK, options: ExactSearchOptions): Promise<TopK> {
-  const ort = await loadOrt();
-  const euclidean = options.metric === 'euclidean';
-  const session = await searchSession(ort, euclidean, options.threads);
+  const searcher = await ProductSearcher.create(options.metric === 'euclidean', options.threads);
   try {
     const q = options.metric === 'cosine' ? normalizeRows(queries) : queries;
     const c = options.selfSearch ? q : options.metric === 'cosine' ? normalizeRows(corpus) : corpus;
+    await searcher.searchInto(result, q, c, options);
+    return result;
+  } finally {
+    await searcher.release();
+  }
+}
+
+export interface ProductSearchOptions extends Omit<ExactSearchOptions, 'k' | 'metric' | 'threads'> {
+  /** Query i's own row in the corpus (-1: none), never returned as its neighbour. */
+  selfRows?: Int32Array;
+}
+
+/**
+ * One Gemm + TopK session reused across many searches: algorithms that search many small
+ * query/corpus pairs (dedupe's buckets) would otherwise pay a session build per pair. Scores are dot
+ * products (callers pass unit rows for cosine), or negated euclidean distances.
+ */
+export class ProductSearcher {
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+    private readonly euclidean: boolean,
+  ) {}
+
+  static async create(euclidean: boolean, threads?: number): Promise<ProductSearcher> {
+    const ort = await loadOrt();
+    return new ProductSearcher(ort, await searchSession(ort, euclidean, threads), euclidean);
+  }
+
+  /**
+   * Merges the top result.k corpus rows of every query into `result` (query i is result row i).
+   * With selfSearch, query i never gets corpus row i; with selfRows, never corpus row selfRows[i]
+   * (-1: none), for queries that are some rows of the corpus.
+   */
+  async searchInto(result: TopK, q: VectorMatrix, c: VectorMatrix, options: ProductSearchOptions = {}): Promise<void> {
+    checkSameDimension(q, c);
+    if (result.k === 0 || q.rows === 0 || c.rows === 0) return;
+    const {ort, session, euclidean} = this;
     const qNorms = euclidean ? squaredNorms(q) : undefined;
     const cNorms = euclidean ? (options.selfSearch ? qNorms! : squaredNorms(c)) : undefined;
     const d = q.dimension;
@@ -69,7 +105,7 @@ async function productSearch(queries: VectorMatrix, corpus: VectorMatrix, result
       const c1 = Math.min(c.rows, c0 + cBlock);
       const corpusTensor = new ort.Tensor('float32', c.data.subarray(c0 * d, c1 * d), [c1 - c0, d]);
       // One more candidate than k when a query's own row may be among them.
-      const kk = Math.min(result.k + (options.selfSearch ? 1 : 0), c1 - c0);
+      const kk = Math.min(result.k + (options.selfSearch || options.selfRows !== undefined ? 1 : 0), c1 - c0);
       const kTensor = new ort.Tensor('int64', BigInt64Array.of(BigInt(kk)), [1]);
       const cNormTensor = cNorms === undefined ? undefined : new ort.Tensor('float32', cNorms.subarray(c0, c1), [1, c1 - c0]);
       for (let q0 = 0; q0 < q.rows; q0 += qBlock) {
@@ -89,15 +125,17 @@ async function productSearch(queries: VectorMatrix, corpus: VectorMatrix, result
         const indices = out.indices!.data as BigInt64Array;
         if (euclidean) for (let i = 0; i < scores.length; i++) scores[i] = -Math.sqrt(Math.max(0, -scores[i]!));
         for (let row = 0; row < q1 - q0; row++) {
-          result.merge(q0 + row, indices, scores, row * kk, kk, c0, options.selfSearch ? q0 + row : -1);
+          const self = options.selfRows !== undefined ? options.selfRows[q0 + row]! : options.selfSearch ? q0 + row : -1;
+          result.merge(q0 + row, indices, scores, row * kk, kk, c0, self);
         }
         done += (q1 - q0) * (c1 - c0);
         options.onProgress?.(done, total);
       }
     }
-    return result;
-  } finally {
-    await session.release();
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
   }
 }
 

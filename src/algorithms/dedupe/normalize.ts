@@ -1,0 +1,28 @@
+/**
+ * The key of dedupe's exact stage: two texts are exact duplicates when their keys are equal.
+ * Unicode NFC (composed and decomposed accents are one text), case folded, every run of white space
+ * (Unicode's, including no-break and ideographic spaces, tabs and newlines) one space, trimmed.
+ *
+ * Case folding is upper-then-lower case mapping: JavaScript has no String.prototype.foldCase, and
+ * lower case alone misses the foldings that change length or meet at the upper case ('ß' and 'SS'
+ * and 'ss', final 'ς' and 'σ', the 'ﬁ' ligature and 'fi'). NFC runs again after it, because case
+ * mapping can leave a decomposed sequence.
+ */
+export function normalizeText(text: string): string {
+  return text.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC').replace(/\s+/gu, ' ').trim();
+}
+
+/** Length in Unicode code points (what --keep longest/shortest compares), not UTF-16 units. */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
