@@ -6,6 +6,7 @@
 import {SbertkitError} from '../../errors.js';
 import {detectVectorFormat, STDIN, STDIN_NAME, VECTOR_FORMATS} from '../formats.js';
 import {VectorMatrix} from '../../vectors/matrix.js';
+import {MatrixBuilder} from '../../vectors/matrix-builder.js';
 import type {VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
 import type {VectorFormat} from '../formats.js';
 import type {InvalidUtf8Policy} from '../input/utf8.js';
@@ -118,7 +119,8 @@ export interface VectorTable {
 
 export async function readVectorMatrix(input: string, options: ReadVectorsOptions = {}): Promise<VectorTable> {
   const source = await openVectors(input, options);
-  const parts: VectorMatrix[] = [];
+  // Rows are copied batch by batch into one growing buffer: a batch is dropped once copied.
+  let stacked: MatrixBuilder | undefined;
   const fields: Record<string, (string | undefined)[]> = {};
   let rows = 0;
   try {
@@ -129,11 +131,11 @@ export async function readVectorMatrix(input: string, options: ReadVectorsOption
         for (const cell of cells) column.push(cell);
       }
       rows += batch.vectors.rows;
-      parts.push(batch.vectors);
+      (stacked ??= new MatrixBuilder(source.dimension)).append(batch.vectors);
     }
   } finally {
     await source.close();
   }
   for (const column of Object.values(fields)) column.length = rows;
-  return {file: source.file, format: source.format, metadata: source.metadata, vectors: VectorMatrix.concat(parts, source.dimension), fields};
+  return {file: source.file, format: source.format, metadata: source.metadata, vectors: stacked?.finish() ?? VectorMatrix.empty(source.dimension), fields};
 }

@@ -1,0 +1,133 @@
+/**
+ * dedupe's input side. Unlike the other commands, dedupe reads its input twice: once for the texts
+ * (or vectors) it compares, and once to copy the kept rows out as they were. So stdin and pipes are
+ * first spooled to a temp file, and every row remembers the source lines it spans.
+ */
+import {EXIT, SbertkitError} from '../../errors.js';
+import {detectVectorFormat, STDIN, type TextFormat} from '../../io/formats.js';
+import {replayableInput} from '../../io/input/replayable.js';
+import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
+import {textFormatOf} from '../../io/text/read-rows.js';
+import {openTexts} from '../../io/text/read-texts.js';
+import {readVectorMatrix} from '../../io/vectors/read-vectors.js';
+import type {VectorFileMetadata} from '../../io/vectors/types.js';
+import type {VectorFormat} from '../../io/formats.js';
+import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
+import {isVectorFilePath} from '../vector-input.js';
+
+export interface DedupeInputOptions {
+  input: string;
+  vectors?: boolean;
+  inputFormat?: TextFormat;
+  textColumn?: string;
+  idColumn?: string;
+  onInvalidUtf8?: InvalidUtf8Policy;
+  stdin?: NodeJS.ReadableStream;
+}
+
+interface InputBase {
+  /** The name for messages: the path as given, or '<stdin>'. */
+  file: string;
+  /** A path that can be read again (the input itself, or its spooled copy). */
+  path: string;
+  ids: RowId[];
+  /** Row texts; undefined for a vector file without a text column. */
+  texts: (string | undefined)[] | undefined;
+  cleanup(): Promise<void>;
+}
+
+/** Texts to encode: each row's first and last source line, for the copy pass. */
+export interface TextInput extends InputBase {
+  kind: 'texts';
+  format: TextFormat;
+  texts: string[];
+  headerEndLine: number;
+  startLines: Int32Array;
+  endLines: Int32Array;
+  invalidUtf8Lines: number;
+}
+
+/** A vector file: its vectors (already encoded), metadata and kept columns. */
+export interface VectorInput extends InputBase {
+  kind: 'vectors';
+  format: VectorFormat;
+  vectors: VectorMatrix;
+  metadata: VectorFileMetadata;
+  fieldNames: string[];
+  model: string | undefined;
+}
+
+export type DedupeInput = TextInput | VectorInput;
+
+export async function readDedupeInput(options: DedupeInputOptions): Promise<DedupeInput> {
+  const replay = await replayableInput(options.input, options.stdin);
+  try {
+    if (options.vectors || isVectorFilePath(options.input)) return await readVectorInput(options, replay);
+    return await readTextInput(options, replay);
+  } catch (error) {
+    await replay.cleanup();
+    throw error;
+  }
+}
+
+type Replay = Awaited<ReturnType<typeof replayableInput>>;
+
+async function readVectorInput(options: DedupeInputOptions, replay: Replay): Promise<VectorInput> {
+  const format = detectVectorFormat(options.input);
+  if (format === undefined) {
+    throw new SbertkitError(`dedupe reads a vector file by its name (.parquet, .arrow, .arrows, .jsonl with --vectors); give the file's path, not stdin`, {file: replay.file, exitCode: EXIT.BAD_INPUT});
+  }
+  const table = await readVectorMatrix(replay.path, {idColumn: options.idColumn, format});
+  const textColumn = options.textColumn ?? 'text';
+  return {
+    kind: 'vectors',
+    file: replay.file,
+    path: replay.path,
+    format: table.format,
+    ids: [...table.vectors.ids],
+    texts: table.fields[textColumn],
+    vectors: table.vectors,
+    metadata: table.metadata,
+    fieldNames: Object.keys(table.fields),
+    model: table.metadata['sbertkit.model'],
+    cleanup: replay.cleanup,
+  };
+}
+
+async function readTextInput(options: DedupeInputOptions, replay: Replay): Promise<TextInput> {
+  const format = textFormatOf(options.input, options.inputFormat ?? (options.input === STDIN ? 'txt' : undefined));
+  const source = await openTexts(replay.path, {
+    format,
+    label: replay.file,
+    textColumn: options.textColumn,
+    idColumn: options.idColumn,
+    onInvalidUtf8: options.onInvalidUtf8,
+  });
+  const ids: RowId[] = [];
+  const texts: string[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  try {
+    for await (const record of source.records) {
+      ids.push(record.id);
+      texts.push(record.text);
+      starts.push(record.line);
+      ends.push(record.endLine);
+    }
+  } finally {
+    await source.close();
+  }
+  return {
+    kind: 'texts',
+    file: replay.file,
+    path: replay.path,
+    format,
+    ids,
+    texts,
+    headerEndLine: source.headerEndLine,
+    startLines: Int32Array.from(starts),
+    endLines: Int32Array.from(ends),
+    invalidUtf8Lines: source.invalidUtf8Lines,
+    cleanup: replay.cleanup,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * dedupe's three outputs: the kept rows as they were (text rows copied line for line from the source;
+ * a vector file's rows re-read and written with their columns and metadata), the duplicates map, and
+ * the HTML report.
+ */
+import {AGAINST, KEPT, REASON_NAMES, SEMANTIC, type DedupeDecisions, type DedupeInputs} from '../../algorithms/dedupe/decide.js';
+import {detectVectorFormat} from '../../io/formats.js';
+import {renderDedupeReport, type DedupeReportData, type DedupeReportPair} from '../../io/report/dedupe-html.js';
+import {column, type TypedRow} from '../../io/rows/types.js';
+import {openRowWriter, resolveRowFormat} from '../../io/rows/write-rows.js';
+import {copyLines} from '../../io/text/copy-lines.js';
+import {writeTextOutput} from '../../io/output/write-text.js';
+import {openVectors} from '../../io/vectors/read-vectors.js';
+import type {VectorRecord} from '../../io/vectors/types.js';
+import {openVectorWriter} from '../../io/vectors/write-vectors.js';
+import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
+import {idColumn} from '../vector-search.js';
+import type {DedupeInput} from './input.js';
+import type {SweepRow} from './run.js';
+
+/** Writes the kept rows in input order; true when stdout's reader went away before the end. */
+export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisions, output: string, idColumnName: string | undefined, stdout?: NodeJS.WritableStream): Promise<boolean> {
+  const kept = keptRows(decisions);
+  if (input.kind === 'texts') {
+    const spans = {headerEndLine: input.headerEndLine, starts: Int32Array.from(kept, (r) => input.startLines[r]!), ends: Int32Array.from(kept, (r) => input.endLines[r]!)};
+    const copied = await copyLines(input.path, input.file, spans, output, {stdout});
+    return copied.stoppedEarly;
+  }
+  // A vector file is read again batch by batch: the kept rows go out with their original vectors
+  // (the in-memory ones were normalized) and every column, without a second copy of the matrix.
+  const source = await openVectors(input.path, {format: input.format, idColumn: idColumnName});
+  const writer = await openVectorWriter(output, {
+    format: detectVectorFormat(output) ?? input.format,
+    dimension: source.dimension,
+    metadata: input.metadata,
+    fieldNames: source.fieldNames,
+    idType: input.ids.every((id) => typeof id === 'number') ? 'int' : 'string',
+    stdout,
+  });
+  try {
+    let row = 0;
+    for await (const batch of source.batches) {
+      if (writer.closed) break;
+      const records: VectorRecord[] = [];
+      for (let i = 0; i < batch.vectors.rows; i++, row++) {
+        if (decisions.reason[row] !== KEPT) continue;
+        const fields: Record<string, string> = {};
+        for (const [name, cells] of Object.entries(batch.fields)) if (cells[i] !== undefined) fields[name] = cells[i]!;
+        records.push({id: batch.vectors.ids[i]!, vector: batch.vectors.row(i), fields});
+      }
+      await writer.write(records);
+    }
+    const stopped = writer.closed;
+    await writer.commit();
+    return stopped;
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  } finally {
+    await source.close();
+  }
+}
+
+function keptRows(decisions: DedupeDecisions): number[] {
+  const rows: number[] = [];
+  decisions.reason.forEach((code, r) => {
+    if (code === KEPT) rows.push(r);
+  });
+  return rows;
+}
+
+export interface ReferenceRows {
+  ids: RowId[];
+  /** The file of each reference row. */
+  files: string[];
+}
+
+/**
+ * One row per dropped row, in input order: removed_id, kept_id, score, reason; with --against, also
+ * the reference file a row matched (empty for the other reasons).
+ */
+export async function writeDuplicatesMap(path: string, ids: readonly RowId[], decisions: DedupeDecisions, references: ReferenceRows | undefined, stdout?: NodeJS.WritableStream): Promise<void> {
+  const format = resolveRowFormat(path, undefined, 'jsonl');
+  const keptIds: RowId[] = [];
+  const dropped: number[] = [];
+  decisions.reason.forEach((code, r) => {
+    if (code === KEPT) return;
+    dropped.push(r);
+    keptIds.push(code === AGAINST ? references!.ids[decisions.keptBy[r]!]! : ids[decisions.keptBy[r]!]!);
+  });
+  const columns = [
+    idColumn('removed_id', ids),
+    idColumn('kept_id', keptIds),
+    column.float('score', false),
+    column.string('reason', false),
+    ...(references === undefined ? [] : [column.string('reference')]),
+  ];
+  const writer = await openRowWriter(path, {format, columns, stdout});
+  try {
+    const chunk = 4096;
+    for (let p = 0; p < dropped.length && !writer.closed; p += chunk) {
+      const rows: TypedRow[] = [];
+      for (let q = p; q < Math.min(p + chunk, dropped.length); q++) {
+        const r = dropped[q]!;
+        const code = decisions.reason[r]!;
+        const row: Record<string, string | number | null> = {removed_id: ids[r]!, kept_id: keptIds[q]!, score: decisions.score[r]!, reason: REASON_NAMES[code]!};
+        if (references !== undefined) row.reference = code === AGAINST ? references.files[decisions.keptBy[r]!]! : null;
+        rows.push(row);
+      }
+      await writer.write(rows);
+    }
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** Pairs shown on each side of the threshold in the report. */
+const REPORT_PAIRS = 15;
+
+export interface ReportInputs {
+  input: DedupeInput;
+  decisions: DedupeDecisions;
+  inputs: DedupeInputs;
+  unit: VectorMatrix;
+  threshold: number;
+  model: string | undefined;
+  sweep?: SweepRow[];
+}
+
+/** The report's figures: each compared row's best-match score, and the pairs nearest the threshold on each side. */
+export function reportData(r: ReportInputs, generated = new Date().toISOString()): DedupeReportData {
+  const {input, decisions, inputs, threshold} = r;
+  const {ids, texts} = input;
+  const lists = inputs.lists;
+  const semanticRows = inputs.semanticRows ?? new Int32Array(0);
+  const pair = (keptRow: number, otherRow: number, score: number): DedupeReportPair => ({
+    keptId: ids[keptRow]!,
+    keptText: texts?.[keptRow],
+    otherId: ids[otherRow]!,
+    otherText: texts?.[otherRow],
+    score,
+  });
+  // Just above: rows the threshold dropped for a kept row, lowest scores first.
+  const above = [...semanticRows]
+    .filter((row) => decisions.reason[row] === SEMANTIC)
+    .sort((a, b) => decisions.score[a]! - decisions.score[b]! || a - b)
+    .slice(0, REPORT_PAIRS)
+    .map((row) => pair(decisions.keptBy[row]!, row, decisions.score[row]!));
+  // Just below: kept rows whose best match falls short of the threshold, nearest first.
+  const belowRows: {row: number; other: number; score: number}[] = [];
+  if (lists !== undefined) {
+    semanticRows.forEach((row, i) => {
+      const score = lists.bestScores[i]!;
+      if (decisions.reason[row] === KEPT && lists.best[i]! >= 0 && score < threshold) belowRows.push({row, other: semanticRows[lists.best[i]!]!, score});
+    });
+  }
+  belowRows.sort((a, b) => b.score - a.score || a.row - b.row);
+  const below = belowRows.slice(0, REPORT_PAIRS).map(({row, other, score}) => pair(row, other, score));
+  const {counts} = decisions;
+  return {
+    input: input.file,
+    model: r.model,
+    threshold,
+    rows: ids.length,
+    kept: counts.kept,
+    exactDropped: counts.exact,
+    againstDropped: counts.against,
+    semanticDropped: counts.semantic,
+    bestScores: lists?.bestScores ?? new Float32Array(0),
+    above,
+    below,
+    sweep: r.sweep?.map((s) => ({threshold: s.threshold, dropped: s.dropped})),
+    generated,
+  };
+}
+
+export async function writeReport(path: string, inputs: ReportInputs, stdout?: NodeJS.WritableStream): Promise<void> {
+  await writeTextOutput(path, renderDedupeReport(reportData(inputs)), {stdout});
+}
