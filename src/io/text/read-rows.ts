@@ -30,6 +30,11 @@ export interface RowSource {
   format: TextFormat;
   /** Known before the first row is read (header, first JSONL object's keys, or ['text'] for txt). */
   columns: string[];
+  /**
+   * Last physical line of the header row, blank lines before it included (a copy of the input's
+   * kept rows starts with lines 1..headerEndLine); 0 without a header (JSONL, txt, header: false).
+   */
+  headerEndLine: number;
   /** Single-use; iterating to the end, breaking out or failing closes the file. */
   rows: AsyncIterable<Row>;
   /** Releases the file when the rows will not be iterated (e.g. a column check failed). */
@@ -68,6 +73,7 @@ export async function rowsFromInput(stream: InputStream, format: TextFormat, opt
     file: stream.file,
     format,
     columns: parsed.columns,
+    headerEndLine: parsed.headerEndLine,
     rows: parsed.rows,
     close: async () => {
       await parsed.rows.return(undefined);
