@@ -2,14 +2,15 @@
  * src/io: everything that touches bytes, one folder per concern. The format of a path comes from
  * formats.ts; the folders, from the bottom up:
  *
- * - input/   a path or '-' as a byte stream (gzip, stdin and pipe spooling for Parquet/Arrow, JSON
- *            files), strict UTF-8 decoding (utf8.ts: invalid bytes, UTF-16, onInvalidUtf8), a
+ * - input/   a path or '-' as a byte stream (gzip, stdin and pipe spooling for Parquet/Arrow and for
+ *            text inputs read twice, JSON files), strict UTF-8 decoding (utf8.ts: invalid bytes, UTF-16, onInvalidUtf8), a
  *            peek at the first line that leaves the stream whole, and physical lines with their numbers.
  * - output/  the atomic output (temp file renamed on success, devices and FIFOs written in place,
  *            quiet EPIPE on stdout, exit 74 on write failures), the output-over-input refusal,
  *            and the cleanup of temp files (at exit, and those of killed runs).
- * - text/    tabular text input: CSV/TSV/JSONL/txt rows with column checks, and the texts picked
- *            from them (id, text, kept columns). The "file:line: column 'x' not found" lives here.
+ * - text/    tabular text input: CSV/TSV/JSONL/txt rows with column checks and line spans, the texts
+ *            picked from them (id, text, kept columns), and the verbatim copy of chosen rows' lines.
+ *            The "file:line: column 'x' not found" lives here.
  * - sts/     the STS dataset reader (headered files and the original STS Benchmark layout).
  * - rows/    the one typed rows writer (JSONL, CSV, TSV, Parquet, Arrow) and its encoders.
  * - vectors/ vector files: the reader (records, or VectorMatrix batches) and the writer, which is

@@ -49,12 +49,16 @@ export async function checkReadableFile(path: string, file: string): Promise<voi
   }
 }
 
-/** Opens a file (or '-' for `stdin`, default process.stdin) as a byte stream. */
-export async function openInput(input: string, stdin?: NodeJS.ReadableStream): Promise<InputStream> {
+/**
+ * Opens a file (or '-' for `stdin`, default process.stdin) as a byte stream. `file` names it in
+ * messages (default: the path, or '<stdin>'): a reader of a temp copy (input/replayable.ts) passes
+ * the name of the original, which is all the user knows about.
+ */
+export async function openInput(input: string, stdin?: NodeJS.ReadableStream, file: string = input === STDIN ? STDIN_NAME : input): Promise<InputStream> {
   if (input === STDIN) {
     const source = stdin ?? process.stdin;
     const stream = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
-    return {file: STDIN_NAME, stream, close: async () => {}};
+    return {file, stream, close: async () => {}};
   }
   let handle: FileHandle;
   try {
@@ -65,7 +69,7 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream): P
       throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
     }
   } catch (error) {
-    throw fileError(input, error);
+    throw fileError(file, error);
   }
   const raw = handle.createReadStream({highWaterMark: 1 << 20});
   let stream: Readable = raw;
@@ -80,7 +84,7 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream): P
   }
   let closed = false;
   return {
-    file: input,
+    file,
     stream,
     close: async () => {
       if (closed) return;

@@ -19,6 +19,8 @@ import type {Row} from './types.js';
 
 export interface ParsedRows {
   columns: string[];
+  /** Last physical line of the header row, blank lines before it included; 0 without a header. */
+  headerEndLine: number;
   rows: AsyncGenerator<Row>;
 }
 
@@ -78,6 +80,7 @@ function leadingNewlines(raw: string): number {
 interface CsvItem {
   record: string[];
   line: number;
+  endLine: number;
 }
 
 /**
@@ -103,7 +106,10 @@ export async function parseDelimited(input: InputStream, delimiter: string, head
     on_record: (({record, raw}: {record: string[]; raw: string}): CsvItem => {
       const line = linesBefore + 1 + leadingNewlines(raw);
       linesBefore += countNewlines(raw);
-      return {record, line};
+      // raw ends with the record's '\n', which closes line `linesBefore`; only the last record of an
+      // input without a final line break lacks it, and then its last line is the one after.
+      const endLine = raw.charCodeAt(raw.length - 1) === 10 ? linesBefore : linesBefore + 1;
+      return {record, line, endLine};
     }) as unknown as Options['on_record'],
   });
   pipeline(input.stream, new NormalizeNewlines(decoder), parser, () => {
@@ -123,12 +129,14 @@ export async function parseDelimited(input: InputStream, delimiter: string, head
 
   let first: CsvItem | undefined;
   let columns: string[];
+  let headerEndLine = 0;
   try {
     first = await next();
     if (first === undefined) columns = [];
     else if (header) {
       columns = first.record;
       checkUniqueColumns(columns, file, first.line);
+      headerEndLine = first.endLine;
       first = undefined;
     } else columns = first.record.map((_, i) => String(i + 1));
   } catch (error) {
@@ -139,19 +147,19 @@ export async function parseDelimited(input: InputStream, delimiter: string, head
   async function* rows(): AsyncGenerator<Row> {
     try {
       for (let item = first ?? (await next()); item !== undefined; item = await next()) {
-        const {record, line} = item;
+        const {record, line, endLine} = item;
         if (record.length !== columns.length) {
           throw new SbertkitError(`row has ${record.length} fields, expected ${columns.length}`, {file, line});
         }
         const fields: Record<string, string> = {};
         for (let i = 0; i < columns.length; i++) fields[columns[i]!] = record[i]!;
-        yield {line, fields};
+        yield {line, endLine, fields};
       }
     } finally {
       await input.close();
     }
   }
-  return {columns, rows: rows()};
+  return {columns, headerEndLine, rows: rows()};
 }
 
 /** Two columns with one name would silently shadow each other in Row.fields. */

@@ -38,9 +38,9 @@ const whitespaceLine = (text: string): boolean => text.trim() === '';
 export async function parseTxt(input: InputStream, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
   const lines = readLines(input.stream, input.file, decoder);
   async function* rows(): AsyncGenerator<Row> {
-    for await (const {line, text} of lines) yield {line, fields: {text}};
+    for await (const {line, text} of lines) yield {line, endLine: line, fields: {text}};
   }
-  return {columns: ['text'], rows: closing(input, rows())};
+  return {columns: ['text'], headerEndLine: 0, rows: closing(input, rows())};
 }
 
 export async function parseTsv(input: InputStream, header: boolean, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
@@ -48,12 +48,14 @@ export async function parseTsv(input: InputStream, header: boolean, decoder = ne
   const lines = readLines(input.stream, file, decoder);
   let first: Line | undefined;
   let columns: string[];
+  let headerEndLine = 0;
   try {
     first = await firstNonBlank(lines, emptyLine);
     if (first === undefined) columns = [];
     else if (header) {
       columns = first.text.split('\t');
       checkUniqueColumns(columns, file, first.line);
+      headerEndLine = first.line;
       first = undefined;
     } else columns = first.text.split('\t').map((_, i) => String(i + 1));
   } catch (error) {
@@ -72,10 +74,10 @@ export async function parseTsv(input: InputStream, header: boolean, decoder = ne
       }
       const fields: Record<string, string> = {};
       for (let i = 0; i < columns.length; i++) fields[columns[i]!] = values[i]!;
-      yield {line, fields};
+      yield {line, endLine: line, fields};
     }
   }
-  return {columns, rows: closing(input, rows())};
+  return {columns, headerEndLine, rows: closing(input, rows())};
 }
 
 export async function parseJsonl(input: InputStream, decoder = new Utf8Decoder(input.file)): Promise<ParsedRows> {
@@ -100,7 +102,7 @@ export async function parseJsonl(input: InputStream, decoder = new Utf8Decoder(i
       yield parseJsonLine(line, file);
     }
   }
-  return {columns, rows: closing(input, rows())};
+  return {columns, headerEndLine: 0, rows: closing(input, rows())};
 }
 
 /** Parses one JSONL line into a Row whose `values` keep the JSON types. */
@@ -121,11 +123,11 @@ export function parseJsonLine({line, text}: Line, file: string): Row {
     fields[key] = stringifyJsonValue(values[key]);
     if (isLossyNumber(values[key])) (lossy ??= new Set()).add(key);
   }
-  if (lossy === undefined) return {line, fields, values};
+  if (lossy === undefined) return {line, endLine: line, fields, values};
   // Integers beyond 2^53 were rounded by JSON.parse: keep their digits (ids must stay distinct).
   const numberTexts = topLevelNumberTexts(text, lossy);
   Object.assign(fields, numberTexts);
-  return {line, fields, values, numberTexts};
+  return {line, endLine: line, fields, values, numberTexts};
 }
 
 /** Row.fields convention: strings as-is, numbers/booleans String()-ed, anything else JSON text. */

@@ -22,6 +22,12 @@ export interface ReadRowsOptions {
   stdin?: NodeJS.ReadableStream;
   /** Bytes that are not UTF-8: fail naming line and byte offset (default), or read them as U+FFFD. */
   onInvalidUtf8?: InvalidUtf8Policy;
+  /**
+   * The input's name in messages and in RowSource.file, instead of `input`: for a temp copy of
+   * stdin or a pipe (input/replayable.ts), errors must name what the user gave, not the copy.
+   * The format and .gz are still told from `input`, so a copy keeps the original's suffix.
+   */
+  label?: string;
 }
 
 export interface RowSource {
@@ -30,6 +36,11 @@ export interface RowSource {
   format: TextFormat;
   /** Known before the first row is read (header, first JSONL object's keys, or ['text'] for txt). */
   columns: string[];
+  /**
+   * Last physical line of the header row, blank lines before it included (a copy of the input's
+   * kept rows starts with lines 1..headerEndLine); 0 without a header (JSONL, txt, header: false).
+   */
+  headerEndLine: number;
   /** Single-use; iterating to the end, breaking out or failing closes the file. */
   rows: AsyncIterable<Row>;
   /** Releases the file when the rows will not be iterated (e.g. a column check failed). */
@@ -39,24 +50,24 @@ export interface RowSource {
 }
 
 export async function openRows(input: string, options: ReadRowsOptions = {}): Promise<RowSource> {
-  const format = textFormatOf(input, options.format);
-  return rowsFromInput(await openInput(input, options.stdin), format, options);
+  const format = textFormatOf(input, options.format, options.label);
+  return rowsFromInput(await openInput(input, options.stdin, options.label), format, options);
 }
 
-/** The format to read `input` as: the explicit one, else the extension's; fails when neither tells. */
-export function textFormatOf(input: string, format: TextFormat | undefined): TextFormat {
+/**
+ * The format to read `input` as: the explicit one, else the extension's; fails when neither tells.
+ * `file` names the input in that message (default: `input`, or '<stdin>').
+ */
+export function textFormatOf(input: string, format: TextFormat | undefined, file: string = input === STDIN ? STDIN_NAME : input): TextFormat {
   const resolved = format ?? detectTextFormat(input);
   if (resolved === undefined) {
-    throw new SbertkitError(
-      `cannot tell the text format from the name; pass --input-format (${TEXT_FORMATS.join(', ')})`,
-      {file: input === STDIN ? STDIN_NAME : input},
-    );
+    throw new SbertkitError(`cannot tell the text format from the name; pass --input-format (${TEXT_FORMATS.join(', ')})`, {file});
   }
   return resolved;
 }
 
 /** openRows on an input already opened (e.g. one whose first line was peeked to tell its format). */
-export async function rowsFromInput(stream: InputStream, format: TextFormat, options: Omit<ReadRowsOptions, 'format' | 'stdin'> = {}): Promise<RowSource> {
+export async function rowsFromInput(stream: InputStream, format: TextFormat, options: Omit<ReadRowsOptions, 'format' | 'stdin' | 'label'> = {}): Promise<RowSource> {
   const header = options.header ?? true;
   const decoder = new Utf8Decoder(stream.file, options.onInvalidUtf8);
   const parsed =
@@ -68,6 +79,7 @@ export async function rowsFromInput(stream: InputStream, format: TextFormat, opt
     file: stream.file,
     format,
     columns: parsed.columns,
+    headerEndLine: parsed.headerEndLine,
     rows: parsed.rows,
     close: async () => {
       await parsed.rows.return(undefined);

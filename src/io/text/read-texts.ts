@@ -21,6 +21,8 @@ export interface TextSource {
   file: string;
   format: TextFormat;
   columns: string[];
+  /** RowSource.headerEndLine: lines 1..headerEndLine hold the header; 0 without one. */
+  headerEndLine: number;
   records: AsyncIterable<TextRecord>;
   close(): Promise<void>;
   /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'). */
@@ -53,7 +55,7 @@ export async function openTexts(input: string, options: ReadTextsOptions = {}): 
         // A JSONL row may lack a kept field; it is kept as absent rather than failing the run.
         if (value !== undefined) fields[column] = value;
       }
-      yield {id, text, fields, line: row.line};
+      yield {id, text, fields, line: row.line, endLine: row.endLine};
       index++;
     }
   }
@@ -61,6 +63,7 @@ export async function openTexts(input: string, options: ReadTextsOptions = {}): 
     file,
     format: source.format,
     columns: source.columns,
+    headerEndLine: source.headerEndLine,
     records: records(),
     close: source.close,
     get invalidUtf8Lines() {

@@ -4,6 +4,12 @@
 export interface Row {
   /** 1-based physical line number in the source where this row starts (header is line 1 for CSV/TSV). */
   line: number;
+  /**
+   * 1-based physical line on which this row ends: `line` for txt, TSV and JSONL; larger for a CSV
+   * record with a quoted field spanning lines. With `line` it tells which source lines hold the row,
+   * so a pass over the raw bytes can copy kept rows verbatim (text/copy-lines.ts).
+   */
+  endLine: number;
   /** Column name -> value, as strings. For JSONL, non-string values are JSON-stringified except numbers/booleans which are String()-ed. */
   fields: Record<string, string>;
   /** JSONL only: the parsed object, so callers can tell a missing field from a non-string one. */
@@ -24,4 +30,6 @@ export interface TextRecord {
   fields: Record<string, string>;
   /** 1-based source line, for error messages. */
   line: number;
+  /** 1-based physical line on which the row ends (Row.endLine). */
+  endLine: number;
 }

@@ -28,24 +28,24 @@ describe('openRows: CSV', () => {
     const {columns, rows} = await readAll(path);
     assert.deepEqual(columns, ['id', 'text']);
     assert.deepEqual(rows, [
-      {line: 2, fields: {id: '1', text: 'hello, world'}},
-      {line: 3, fields: {id: '2', text: 'two\nlines'}},
-      {line: 5, fields: {id: '3', text: 'say "hi"'}},
-      {line: 7, fields: {id: '4', text: 'plain'}},
+      {line: 2, endLine: 2, fields: {id: '1', text: 'hello, world'}},
+      {line: 3, endLine: 4, fields: {id: '2', text: 'two\nlines'}},
+      {line: 5, endLine: 5, fields: {id: '3', text: 'say "hi"'}},
+      {line: 7, endLine: 7, fields: {id: '4', text: 'plain'}},
     ]);
   });
 
   it('takes a quote inside an unquoted field literally', async () => {
     const {rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('id,text\n1,He said "hi" twice\n')});
-    assert.deepEqual(rows, [{line: 2, fields: {id: '1', text: 'He said "hi" twice'}}]);
+    assert.deepEqual(rows, [{line: 2, endLine: 2, fields: {id: '1', text: 'He said "hi" twice'}}]);
   });
 
   it('keeps multibyte text split across chunks and a last row without newline', async () => {
     const {columns, rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('text,n\r\nçà—ü 你好,1\r\n"é\r\nü",2', 3)});
     assert.deepEqual(columns, ['text', 'n']);
     assert.deepEqual(rows, [
-      {line: 2, fields: {text: 'çà—ü 你好', n: '1'}},
-      {line: 3, fields: {text: 'é\nü', n: '2'}},
+      {line: 2, endLine: 2, fields: {text: 'çà—ü 你好', n: '1'}},
+      {line: 3, endLine: 4, fields: {text: 'é\nü', n: '2'}},
     ]);
   });
 
@@ -56,9 +56,9 @@ describe('openRows: CSV', () => {
     const {columns, rows} = await readAll('-', {format: 'csv', stdin: fakeStdin('a\rb,text\n1,"x\ry"\n\n2,z\r\n3,w\n', 3)});
     assert.deepEqual(columns, ['a\rb', 'text']);
     assert.deepEqual(rows, [
-      {line: 2, fields: {'a\rb': '1', text: 'x\ry'}},
-      {line: 4, fields: {'a\rb': '2', text: 'z'}},
-      {line: 5, fields: {'a\rb': '3', text: 'w'}},
+      {line: 2, endLine: 2, fields: {'a\rb': '1', text: 'x\ry'}},
+      {line: 4, endLine: 4, fields: {'a\rb': '2', text: 'z'}},
+      {line: 5, endLine: 5, fields: {'a\rb': '3', text: 'w'}},
     ]);
   });
 
@@ -67,8 +67,8 @@ describe('openRows: CSV', () => {
     const {columns, rows} = await readAll(path, {header: false});
     assert.deepEqual(columns, ['1', '2']);
     assert.deepEqual(rows, [
-      {line: 1, fields: {'1': 'a', '2': 'b'}},
-      {line: 2, fields: {'1': 'c', '2': 'd'}},
+      {line: 1, endLine: 1, fields: {'1': 'a', '2': 'b'}},
+      {line: 2, endLine: 2, fields: {'1': 'c', '2': 'd'}},
     ]);
   });
 
@@ -114,7 +114,7 @@ describe('openRows: CSV', () => {
   it('reads .csv.gz transparently', async () => {
     const path = await tempFile('c.csv.gz', gzipSync('text\nzipped\n'));
     const {rows} = await readAll(path);
-    assert.deepEqual(rows, [{line: 2, fields: {text: 'zipped'}}]);
+    assert.deepEqual(rows, [{line: 2, endLine: 2, fields: {text: 'zipped'}}]);
   });
 });
 
@@ -125,15 +125,15 @@ describe('openRows: TSV', () => {
     const {columns, rows} = await readAll(path);
     assert.deepEqual(columns, ['score', 'sentence1', 'sentence2']);
     assert.deepEqual(rows, [
-      {line: 2, fields: {score: '5.0', sentence1: 'He said "yes".', sentence2: '"Yes," he said'}},
-      {line: 4, fields: {score: '0.5', sentence1: 'a', sentence2: ''}},
+      {line: 2, endLine: 2, fields: {score: '5.0', sentence1: 'He said "yes".', sentence2: '"Yes," he said'}},
+      {line: 4, endLine: 4, fields: {score: '0.5', sentence1: 'a', sentence2: ''}},
     ]);
   });
 
   it('honours quotes with quote: true', async () => {
     const path = await tempFile('q.tab', 'a\tb\n"x\ty"\t"two\nlines"\n');
     const {rows} = await readAll(path, {quote: true});
-    assert.deepEqual(rows, [{line: 2, fields: {a: 'x\ty', b: 'two\nlines'}}]);
+    assert.deepEqual(rows, [{line: 2, endLine: 3, fields: {a: 'x\ty', b: 'two\nlines'}}]);
   });
 
   it('reports a wrong field count with line and count', async () => {
@@ -145,7 +145,7 @@ describe('openRows: TSV', () => {
   it('names columns by position with header: false', async () => {
     const {columns, rows} = await readAll('-', {format: 'tsv', header: false, stdin: fakeStdin('x\ty\n')});
     assert.deepEqual(columns, ['1', '2']);
-    assert.deepEqual(rows, [{line: 1, fields: {'1': 'x', '2': 'y'}}]);
+    assert.deepEqual(rows, [{line: 1, endLine: 1, fields: {'1': 'x', '2': 'y'}}]);
   });
 });
 
@@ -157,8 +157,8 @@ describe('openRows: JSONL', () => {
     assert.deepEqual(source.columns, ['id', 'text', 'ok']);
     const rows = await collect(source.rows);
     assert.deepEqual(rows, [
-      {line: 1, fields: {id: '7', text: 'a', ok: 'true'}, values: {id: 7, text: 'a', ok: true}},
-      {line: 4, fields: {text: 'b', extra: 'null'}, values: {text: 'b', extra: null}},
+      {line: 1, endLine: 1, fields: {id: '7', text: 'a', ok: 'true'}, values: {id: 7, text: 'a', ok: true}},
+      {line: 4, endLine: 4, fields: {text: 'b', extra: 'null'}, values: {text: 'b', extra: null}},
     ]);
   });
 
@@ -184,9 +184,9 @@ describe('openRows: txt', () => {
     const {columns, rows} = await readAll(path);
     assert.deepEqual(columns, ['text']);
     assert.deepEqual(rows, [
-      {line: 1, fields: {text: 'first'}},
-      {line: 2, fields: {text: ''}},
-      {line: 3, fields: {text: 'third "quoted", with comma'}},
+      {line: 1, endLine: 1, fields: {text: 'first'}},
+      {line: 2, endLine: 2, fields: {text: ''}},
+      {line: 3, endLine: 3, fields: {text: 'third "quoted", with comma'}},
     ]);
   });
 
@@ -194,14 +194,75 @@ describe('openRows: txt', () => {
     const source = await openRows('-', {format: 'txt', stdin: fakeStdin('α\nβ')});
     assert.equal(source.file, '<stdin>');
     assert.deepEqual(await collect(source.rows), [
-      {line: 1, fields: {text: 'α'}},
-      {line: 2, fields: {text: 'β'}},
+      {line: 1, endLine: 1, fields: {text: 'α'}},
+      {line: 2, endLine: 2, fields: {text: 'β'}},
     ]);
   });
 
   it('yields nothing for an empty file', async () => {
     const path = await tempFile('empty.txt', '');
     assert.deepEqual((await readAll(path)).rows, []);
+  });
+});
+
+describe('openRows: row spans (endLine, headerEndLine)', () => {
+  /** [line, endLine] of every row and the header's last line, read from a file and from stdin in tiny chunks. */
+  async function spans(name: string, text: string, options: Parameters<typeof openRows>[1] = {}): Promise<{header: number; rows: Array<[number, number]>}> {
+    const results = [];
+    for (const chunk of [1, 2, 3, 64]) {
+      const format = options.format ?? (name.split('.').pop() as 'csv' | 'tsv' | 'jsonl' | 'txt');
+      const source = await openRows('-', {...options, format, stdin: fakeStdin(text, chunk)});
+      const rows = await collect(source.rows);
+      results.push({header: source.headerEndLine, rows: rows.map((row): [number, number] => [row.line, row.endLine])});
+    }
+    const source = await openRows(await tempFile(name, text), options);
+    const rows = await collect(source.rows);
+    const fromFile = {header: source.headerEndLine, rows: rows.map((row): [number, number] => [row.line, row.endLine])};
+    for (const result of results) assert.deepEqual(result, fromFile);
+    return fromFile;
+  }
+
+  it('CSV: quoted line breaks (LF and CRLF) widen a row; blank lines before the header belong to it', async () => {
+    const csv = [
+      '', // 1: blank
+      '\r', // 2: blank (CRLF)
+      'id,"multi', // 3: header starts
+      'line header"\r', // 4: header ends
+      '1,"a\r', // 5
+      'b\r', // 6
+      'c"', // 7: row 1 ends
+      '', // 8: blank between rows
+      '2,plain', // 9
+      '3,"x', // 10
+      '"', // 11: a field that ends with a line break
+      '4,"last', // 12
+      'row"', // 13: no final newline
+    ].join('\n');
+    assert.deepEqual(await spans('a.csv', csv), {header: 4, rows: [[5, 7], [9, 9], [10, 11], [12, 13]]});
+  });
+
+  it('CSV: trailing blank lines and a final newline do not widen the last row', async () => {
+    assert.deepEqual(await spans('b.csv', 'a,b\n1,"x\ny"\n\n\n'), {header: 1, rows: [[2, 3]]});
+    assert.deepEqual(await spans('b.csv', 'a,b\r\n1,2\r\n'), {header: 1, rows: [[2, 2]]});
+  });
+
+  it('CSV: header only, no header, empty', async () => {
+    assert.deepEqual(await spans('h.csv', 'a,b\n'), {header: 1, rows: []});
+    assert.deepEqual(await spans('h.csv', '\n\na,b'), {header: 3, rows: []});
+    assert.deepEqual(await spans('h.csv', '\n1,"2\n3"\n4,5\n', {header: false}), {header: 0, rows: [[2, 3], [4, 4]]});
+    assert.deepEqual(await spans('h.csv', ''), {header: 0, rows: []});
+    assert.deepEqual(await spans('h.csv', '\n\n'), {header: 0, rows: []});
+  });
+
+  it('TSV: one line per row; quote: true widens rows like CSV', async () => {
+    assert.deepEqual(await spans('a.tsv', '\n\nh1\th2\r\n\nx\t"y\nz\t1\n'), {header: 3, rows: [[5, 5], [6, 6]]});
+    assert.deepEqual(await spans('a.tsv', 'x\ty\n\nz\tw', {header: false}), {header: 0, rows: [[1, 1], [3, 3]]});
+    assert.deepEqual(await spans('q.tsv', '\na\tb\n"x\ny"\tz\n', {quote: true}), {header: 2, rows: [[3, 4]]});
+  });
+
+  it('JSONL and txt have no header; every row is one line', async () => {
+    assert.deepEqual(await spans('a.jsonl', '\n  \n{"text":"a"}\r\n\t\n{"text":"b\\nc"}'), {header: 0, rows: [[3, 3], [5, 5]]});
+    assert.deepEqual(await spans('a.txt', '\ufeffa\n\n\r\nb'), {header: 0, rows: [[1, 1], [2, 2], [3, 3], [4, 4]]});
   });
 });
 

@@ -18,17 +18,28 @@ describe('openTexts', () => {
     const source = await openTexts(path, {textColumn: 'body', idColumn: 'doc', keepColumns: ['lang']});
     assert.deepEqual(source.columns, ['doc', 'body', 'lang', 'other']);
     assert.deepEqual(await collect(source.records), [
-      {id: 'd1', text: 'Hello, there', fields: {lang: 'en'}, line: 2},
-      {id: 'd2', text: 'Bonjour', fields: {lang: 'fr'}, line: 3},
+      {id: 'd1', text: 'Hello, there', fields: {lang: 'en'}, line: 2, endLine: 2},
+      {id: 'd2', text: 'Bonjour', fields: {lang: 'fr'}, line: 3, endLine: 3},
     ]);
+  });
+
+  it('passes the row spans through: endLine on each record, headerEndLine on the source', async () => {
+    const path = await tempFile('s.csv', '\nid,text\n1,"two\r\nlines"\n\n2,one\n');
+    const source = await openTexts(path, {idColumn: 'id'});
+    assert.equal(source.headerEndLine, 2);
+    assert.deepEqual(await collect(source.records), [
+      {id: '1', text: 'two\nlines', fields: {}, line: 3, endLine: 4},
+      {id: '2', text: 'one', fields: {}, line: 6, endLine: 6},
+    ]);
+    assert.equal((await openTexts('-', {format: 'txt', stdin: fakeStdin('a\n')})).headerEndLine, 0);
   });
 
   it('numbers rows from 0 when there is no id column (txt from stdin)', async () => {
     const source = await openTexts('-', {format: 'txt', stdin: fakeStdin('a\n\nc\n')});
     assert.deepEqual(await collect(source.records), [
-      {id: 0, text: 'a', fields: {}, line: 1},
-      {id: 1, text: '', fields: {}, line: 2},
-      {id: 2, text: 'c', fields: {}, line: 3},
+      {id: 0, text: 'a', fields: {}, line: 1, endLine: 1},
+      {id: 1, text: '', fields: {}, line: 2, endLine: 2},
+      {id: 2, text: 'c', fields: {}, line: 3, endLine: 3},
     ]);
   });
 
@@ -59,8 +70,8 @@ describe('openTexts', () => {
     const path = await tempFile('t.jsonl', '{"id":10,"text":"x","tag":"a"}\n{"id":"s","text":"y"}\n');
     const source = await openTexts(path, {idColumn: 'id', keepColumns: ['tag']});
     assert.deepEqual(await collect(source.records), [
-      {id: 10, text: 'x', fields: {tag: 'a'}, line: 1},
-      {id: 's', text: 'y', fields: {}, line: 2},
+      {id: 10, text: 'x', fields: {tag: 'a'}, line: 1, endLine: 1},
+      {id: 's', text: 'y', fields: {}, line: 2, endLine: 2},
     ]);
   });
 
