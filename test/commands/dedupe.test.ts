@@ -108,7 +108,8 @@ describe('sbertkit dedupe: texts', () => {
       got.forEach((g, p) => assert.ok(Math.abs(g.score - dropped[p]!.w.score) <= 1e-5, `score of ${g.removed_id}`));
       const exact = want.filter((w) => w.reason === 'exact').length;
       const semantic = want.filter((w) => w.reason === 'semantic').length;
-      assert.ok(exact >= 1, 'the case/space twin is an exact duplicate');
+      // Rows 0, 1 and 9 are one text up to case and spaces: at most one of them stays.
+      assert.ok([0, 1, 9].filter((i) => want[i]!.reason === 'kept').length <= 1, 'the case/space twins go');
       assert.match(r.stderr, new RegExp(`dedupe: 12 rows in, ${kept.length} kept, ${exact} exact and ${semantic} near duplicates dropped`));
     });
   }
