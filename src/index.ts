@@ -13,6 +13,7 @@ export {SbertkitError, EXIT} from './errors.js';
 
 // vectors
 export {VectorMatrix, type RowId} from './vectors/matrix.js';
+export {MatrixBuilder} from './vectors/matrix-builder.js';
 export {METRICS, similarity, type Metric} from './vectors/metric.js';
 export {exactSearch, type ExactSearchOptions} from './vectors/exact-search.js';
 export {searchTopK, type SearchOptions, type SearchBackend} from './vectors/search.js';
@@ -40,6 +41,11 @@ export * from './io/index.js';
 // algorithms and evaluation
 export {pearson, spearman, averageRanks, stsMetrics, cosine, dot, negEuclidean, negManhattan} from './algorithms/sts-metrics.js';
 export {minePairs, type MinedPairs} from './algorithms/paraphrase-mining.js';
+export {communityDetection} from './algorithms/community.js';
+export {sphericalKMeans, kMeansPlusPlus} from './algorithms/kmeans.js';
+export {nearNeighbours, sampleRecall, type NeighbourLists, type NeighbourOptions, type NeighbourBackend} from './algorithms/neighbour-lists.js';
+export {decide, exactRepresentatives, keepOrder, KEEP_POLICIES, type KeepPolicy, type DedupeDecisions, type DedupeInputs} from './algorithms/dedupe/decide.js';
+export {normalizeText} from './algorithms/dedupe/normalize.js';
 export {evaluateSts, type StsEvaluation} from './eval/evaluate-sts.js';
 export {checkMinSpearman, checkBaseline} from './eval/sts-gates.js';
 export {renderStsReport, type ReportFormat} from './eval/render-sts-report.js';
@@ -54,3 +60,4 @@ export {loadVectors, type LoadedVectors} from './pipelines/vector-input.js';
 export {runSimilarity, type PairsOptions, type SearchOptions as SimilaritySearchOptions, type SimilarityResult} from './pipelines/similarity.js';
 export {runMineParaphrases, type MineOptions, type MineResult} from './pipelines/mine-paraphrases.js';
 export {runCluster, type ClusterOptions, type ClusterResult} from './pipelines/cluster.js';
+export {runDedupe, type DedupeOptions, type DedupeResult} from './pipelines/dedupe/run.js';

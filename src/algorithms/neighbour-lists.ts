@@ -157,7 +157,7 @@ async function completeLists(n: number, k0: number, maxK: number, threshold: num
 function exactPass(unit: VectorMatrix, searcher: ProductSearcher): Pass {
   return async (rows, k, onProducts) => {
     // The first round asks for every row, in order: no copy.
-    const queries = rows.length === unit.rows && rows[0] === 0 && rows[rows.length - 1] === unit.rows - 1 ? unit : gather(unit, rows);
+    const queries = rows.length === unit.rows && rows[0] === 0 && rows[rows.length - 1] === unit.rows - 1 ? unit : unit.pick(rows);
     const top = new TopK(rows.length, k);
     await searcher.searchInto(top, queries, unit, {selfRows: rows, onProgress: (done) => onProducts(done)});
     return top;
@@ -183,7 +183,7 @@ async function bucketRows(unit: VectorMatrix, buckets: number, probes: number, s
   const d = unit.dimension;
   const sampleSize = Math.min(n, buckets * SAMPLE_PER_BUCKET);
   const sampleRows = seededSample(n, sampleSize, mulberry32(seed));
-  const sample = sampleSize === n ? unit : gather(unit, sampleRows);
+  const sample = sampleSize === n ? unit : unit.pick(sampleRows);
   const fit = await sphericalKMeans(sample, {k: buckets, seed, maxIter: 10, threads, initial: kMeansPlusPlus(sample, buckets, seed)});
   const count = fit.clusters.length === 0 ? 1 : buckets;
   // Centroids: the normalized mean of each fitted cluster (computed again here from the members).
@@ -234,7 +234,7 @@ function bucketPass(unit: VectorMatrix, split: BucketSplit, searcher: ProductSea
       // A query's own row, when it lives in this bucket: its position among the members.
       const selfRows = Int32Array.from(queryRows, (row) => indexOfSorted(members, row));
       const local = new TopK(queries.length, Math.min(k, members.length));
-      await searcher.searchInto(local, gather(unit, queryRows), gather(unit, members), {selfRows});
+      await searcher.searchInto(local, unit.pick(queryRows), unit.pick(members), {selfRows});
       for (let q = 0; q < queries.length; q++) {
         const {indices, scores} = local.row(q);
         for (let j = 0; j < indices.length; j++) mapped[j] = members[indices[j]!]!;
@@ -255,19 +255,6 @@ async function annLists(unit: VectorMatrix, k: number, options: NeighbourOptions
   const index = await AnnIndex.build(unit, {metric: 'dot', threads: options.threads});
   // One pass: an HNSW list cut off at k is not completed by asking for more, so maxK = k.
   return completeLists(n, maxK, maxK, options.threshold, async () => index.search(unit, maxK, true), n, options.onProgress);
-}
-
-/** Copies some rows into a matrix of their own (a bucket, a sample). */
-export function gather(unit: VectorMatrix, rows: ArrayLike<number>): VectorMatrix {
-  const d = unit.dimension;
-  const data = new Float32Array(rows.length * d);
-  const ids = new Array<number>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    data.set(unit.data.subarray(r * d, (r + 1) * d), i * d);
-    ids[i] = r;
-  }
-  return new VectorMatrix(ids, d, data);
 }
 
 /** `size` distinct rows of 0..n-1 in increasing order (partial Fisher-Yates from `rand`). */

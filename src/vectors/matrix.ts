@@ -72,6 +72,20 @@ export class VectorMatrix {
     return this.data.subarray(i * this.dimension, (i + 1) * this.dimension);
   }
 
+  /** Some rows, copied into a matrix of their own with their ids (a bucket, a sample, a subset). */
+  pick(rows: ArrayLike<number>): VectorMatrix {
+    const d = this.dimension;
+    const data = new Float32Array(rows.length * d);
+    const ids = new Array<RowId>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (!(r >= 0 && r < this.rows)) throw new RangeError(`row ${r} is outside 0..${this.rows - 1}`);
+      data.set(this.data.subarray(r * d, (r + 1) * d), i * d);
+      ids[i] = this.ids[r]!;
+    }
+    return new VectorMatrix(ids, d, data);
+  }
+
   /** Every row as a view, for APIs that take one array per vector. */
   toRows(): Float32Array[] {
     return Array.from({length: this.rows}, (_, i) => this.row(i));

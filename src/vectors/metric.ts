@@ -21,6 +21,20 @@ export function normalizeRows(m: VectorMatrix): VectorMatrix {
   return new VectorMatrix(m.ids, d, out);
 }
 
+/**
+ * Scales every row to unit length where it lies: for matrices the caller owns and need not keep,
+ * since a million 384-d rows are 1.5 GB and normalizeRows would double that.
+ */
+export function normalizeRowsInPlace(m: VectorMatrix): void {
+  const d = m.dimension;
+  for (let r = 0; r < m.rows; r++) {
+    let sum = 0;
+    for (let i = r * d, end = i + d; i < end; i++) sum += m.data[i]! * m.data[i]!;
+    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let i = r * d, end = i + d; i < end; i++) m.data[i]! *= scale;
+  }
+}
+
 /** Squared L2 norm of every row, in float64 summation. */
 export function squaredNorms(m: VectorMatrix): Float32Array {
   const d = m.dimension;

@@ -221,6 +221,52 @@ describe('sbertkit dedupe: vector files', () => {
   });
 });
 
+describe('sbertkit dedupe: references and Parquet', () => {
+  test('--exact-only --against a text file: rows equal to a reference text go, with no model', async () => {
+    const csv = path('test.csv');
+    await writeFile(csv, 'id,text\nq1,What is the capital of France?\nq2,How tall is Everest?\nq3,what is the CAPITAL of  france?\n');
+    const ref = path('train.txt');
+    await writeFile(ref, 'how tall is everest?\nsomething else\n');
+    const out = path('clean.csv');
+    const map = path('map.jsonl');
+    const r = await runCli(['dedupe', csv, '--id-column', 'id', '--exact-only', '--against', ref, '-o', out, '--duplicates', map, '--model', join(dir, 'no-such-model')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readFile(out, 'utf8'), 'id,text\nq1,What is the capital of France?\n');
+    // kept_id mixes a reference row number and an input id, so the column is text.
+    assert.deepEqual(await readJsonl<MapRow>(map), [
+      {removed_id: 'q2', kept_id: '0', score: 1, reason: 'against', reference: ref},
+      {removed_id: 'q3', kept_id: 'q1', score: 1, reason: 'exact', reference: null},
+    ]);
+  });
+
+  test('a Parquet file from encode stays Parquet with its columns and metadata', async () => {
+    const {header, raw} = csvRows();
+    const csv = path('in.csv');
+    await writeFile(csv, header + raw.join(''));
+    const parquet = path('enc.parquet');
+    const enc = await runCli(['encode', csv, '--id-column', 'key', '--keep-columns', 'text,note', '-o', parquet, '--model', modelDir, '--quiet'], {env});
+    assert.equal(enc.code, 0, enc.stderr);
+    const out = path('kept.parquet');
+    const r = await runCli(['dedupe', parquet, '--threshold', '0.95', '-o', out, '--json'], {env});
+    assert.equal(r.code, 0, r.stderr);
+    const {readVectorMatrix} = await import('../../src/io/vectors/read-vectors.js');
+    const before = await readVectorMatrix(parquet);
+    const after = await readVectorMatrix(out);
+    const result = (JSON.parse(r.stdout) as {result: {kept: number; exact_dropped: number}}).result;
+    assert.equal(after.vectors.rows, result.kept);
+    assert.ok(result.exact_dropped >= 2, 'the twins of row 0 are exact duplicates');
+    assert.deepEqual(Object.keys(after.fields).sort(), Object.keys(before.fields).sort());
+    assert.equal(after.metadata['sbertkit.model'], before.metadata['sbertkit.model']);
+    // Each kept row is the same row of the input: id, columns and vector.
+    after.vectors.ids.forEach((id, p) => {
+      const i = before.vectors.ids.indexOf(id);
+      assert.ok(i >= 0);
+      assert.equal(after.fields.note![p], before.fields.note![i]);
+      assert.deepEqual(Array.from(after.vectors.row(p)), Array.from(before.vectors.row(i)));
+    });
+  });
+});
+
 describe('sbertkit dedupe: bad input', () => {
   test('a missing text column: one line naming file, line and column; exit 2; no output file', async () => {
     const csv = path('in.csv');

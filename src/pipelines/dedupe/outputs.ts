@@ -16,7 +16,7 @@ import {openVectorWriter} from '../../io/vectors/write-vectors.js';
 import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
 import {idColumn} from '../vector-search.js';
 import type {DedupeInput} from './input.js';
-import type {SweepRow} from './run.js';
+import type {SweepRow} from './types.js';
 
 /** Writes the kept rows in input order; true when stdout's reader went away before the end. */
 export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisions, output: string, idColumnName: string | undefined, stdout?: NodeJS.WritableStream): Promise<boolean> {
@@ -88,9 +88,12 @@ export async function writeDuplicatesMap(path: string, ids: readonly RowId[], de
     dropped.push(r);
     keptIds.push(code === AGAINST ? references!.ids[decisions.keptBy[r]!]! : ids[decisions.keptBy[r]!]!);
   });
+  // Reference row numbers and input ids can mix: then kept_id is a text column throughout.
+  const keptColumn = idColumn('kept_id', keptIds);
+  const keptAsText = keptColumn.type.kind === 'string';
   const columns = [
     idColumn('removed_id', ids),
-    idColumn('kept_id', keptIds),
+    keptColumn,
     column.float('score', false),
     column.string('reason', false),
     ...(references === undefined ? [] : [column.string('reference')]),
@@ -103,7 +106,7 @@ export async function writeDuplicatesMap(path: string, ids: readonly RowId[], de
       for (let q = p; q < Math.min(p + chunk, dropped.length); q++) {
         const r = dropped[q]!;
         const code = decisions.reason[r]!;
-        const row: Record<string, string | number | null> = {removed_id: ids[r]!, kept_id: keptIds[q]!, score: decisions.score[r]!, reason: REASON_NAMES[code]!};
+        const row: Record<string, string | number | null> = {removed_id: ids[r]!, kept_id: keptAsText ? String(keptIds[q]!) : keptIds[q]!, score: decisions.score[r]!, reason: REASON_NAMES[code]!};
         if (references !== undefined) row.reference = code === AGAINST ? references.files[decisions.keptBy[r]!]! : null;
         rows.push(row);
       }

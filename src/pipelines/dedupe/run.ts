@@ -5,89 +5,25 @@
  * own format, the duplicates map, the HTML report. With --sweep, the decisions at each threshold are
  * counted from the same neighbour lists and nothing is written.
  */
-import {decide, exactRepresentatives, keepOrder, type DedupeCounts, type DedupeDecisions, type DedupeInputs, type KeepPolicy} from '../../algorithms/dedupe/decide.js';
+import {decide, exactRepresentatives, keepOrder, type DedupeCounts, type DedupeInputs} from '../../algorithms/dedupe/decide.js';
 import {normalizeText} from '../../algorithms/dedupe/normalize.js';
 import {nearNeighbours, sampleRecall, type NeighbourBackend, type NeighbourLists} from '../../algorithms/neighbour-lists.js';
-import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../../encoder/types.js';
+import {addStats, emptyStats, type SentenceEncoder} from '../../encoder/types.js';
 import {EXIT, SbertkitError} from '../../errors.js';
-import {detectTextFormat, detectVectorFormat, isGzipPath, STDIN, type TextFormat} from '../../io/formats.js';
-import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
+import {detectTextFormat, detectVectorFormat, isGzipPath, STDIN} from '../../io/formats.js';
 import {checkOutputWritable} from '../../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../../io/output/same-file.js';
-import {textTable} from '../../io/report/table.js';
-import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
-import {searchTopK} from '../../vectors/search.js';
+import {VectorMatrix} from '../../vectors/matrix.js';
 import {secondsSince, type PipelineServices} from '../context.js';
-import {checkComparable, isVectorFilePath, loadVectors, type LoadedVectors} from '../vector-input.js';
+import {checkComparable, isVectorFilePath, type LoadedVectors} from '../vector-input.js';
 import {readDedupeInput, type DedupeInput} from './input.js';
 import {writeDuplicatesMap, writeKeptRows, writeReport} from './outputs.js';
+import {loadReferences} from './references.js';
+import {DEDUPE_DEFAULTS, type DedupeOptions, type DedupeResult, type SweepRow} from './types.js';
+import {semanticVectors} from './vectors.js';
 
-export interface DedupeOptions {
-  input: string;
-  /** Kept rows, in the input's format; '-' = stdout. */
-  output: string;
-  /** Cosine at or above which a row is a near-duplicate of a kept row. */
-  threshold: number;
-  keep: KeepPolicy;
-  /** removed_id, kept_id, score, reason (+ reference) for every dropped row. */
-  duplicates?: string;
-  /** Reference files (texts or vector files) whose near-duplicates are dropped from the input. */
-  against?: string[];
-  /** Stage 1 only: no model is loaded. */
-  exactOnly?: boolean;
-  /** Count the drops at each of these thresholds instead of writing outputs. */
-  sweep?: number[];
-  /** A self-contained HTML page for tuning the threshold. */
-  report?: string;
-  textColumn?: string;
-  idColumn?: string;
-  inputFormat?: TextFormat;
-  vectors?: boolean;
-  onInvalidUtf8?: InvalidUtf8Policy;
-  /** The --model asked for, checked against a vector file's metadata. */
-  model?: string;
-  /** 'auto': exact search up to ~141k rows, bucketed above; 'ann': HNSW. */
-  backend?: NeighbourBackend | 'auto';
-  buckets?: number;
-  probes?: number;
-  /** Rows sampled to measure the approximate backends' recall against exact search. */
-  recallSample?: number;
-  threads?: number;
-  stdin?: NodeJS.ReadableStream;
-  stdout?: NodeJS.WritableStream;
-}
-
-export interface SweepRow extends DedupeCounts {
-  threshold: number;
-  dropped: number;
-}
-
-export interface DedupeResult {
-  input: string;
-  output: string | undefined;
-  duplicates: string | undefined;
-  report: string | undefined;
-  rows: number;
-  kept: number;
-  exact_dropped: number;
-  semantic_dropped: number;
-  against_dropped: number;
-  threshold: number;
-  keep: KeepPolicy;
-  model: string | undefined;
-  /** How neighbours were found; 'none' when no row was compared (--exact-only, or nothing to compare). */
-  backend: NeighbourBackend | 'none';
-  buckets?: number;
-  probes?: number;
-  /** The approximate backends only: share of the exact neighbour pairs found, on a sample of rows. */
-  neighbour_recall?: {sampled: number; pairs: number; found: number; recall: number};
-  sweep?: SweepRow[];
-  truncated: number;
-  seconds: number;
-  stopped_early: boolean;
-}
-
-export const DEDUPE_DEFAULTS = {threshold: 0.9, recallSample: 1000} as const;
+export type {DedupeOptions, DedupeResult, SweepRow} from './types.js';
+export {dedupeSummary, renderSweep} from './summary.js';
 
 export async function runDedupe(options: DedupeOptions, services: PipelineServices): Promise<DedupeResult> {
   const started = performance.now();
@@ -240,50 +176,6 @@ function checkOutputFormat(options: DedupeOptions): void {
   }
 }
 
-/** Unit vectors of the semantic rows: encoded (texts) or picked out of the vector file and normalized in place. */
-async function semanticVectors(input: DedupeInput, rows: Int32Array, loadEncoder: () => Promise<SentenceEncoder>, services: PipelineServices): Promise<{vectors: VectorMatrix; model: string | undefined; stats: EncodeStats}> {
-  if (input.kind === 'vectors') {
-    const all = input.vectors;
-    const picked = rows.length === all.rows ? all : gatherRows(all, rows);
-    normalizeInPlace(picked);
-    return {vectors: picked, model: input.model, stats: emptyStats()};
-  }
-  const encoder = await loadEncoder();
-  const bar = services.progress('encoding', 'rows', rows.length);
-  const data = new Float32Array(rows.length * encoder.dimension);
-  const stats = emptyStats();
-  try {
-    const records = Array.from(rows, (row, i) => ({id: i, text: input.texts[row]!}));
-    for await (const chunk of encoder.embedStream(records, {onBatch: (count) => bar.increment(count)})) {
-      addStats(stats, chunk.stats);
-      chunk.records.forEach((record, j) => data.set(chunk.vectors.row(j), record.id * encoder.dimension));
-    }
-  } finally {
-    bar.stop();
-  }
-  const vectors = new VectorMatrix(Array.from(rows), encoder.dimension, data);
-  normalizeInPlace(vectors);
-  return {vectors, model: encoder.spec.name, stats};
-}
-
-function gatherRows(m: VectorMatrix, rows: Int32Array): VectorMatrix {
-  const d = m.dimension;
-  const data = new Float32Array(rows.length * d);
-  rows.forEach((r, i) => data.set(m.data.subarray(r * d, (r + 1) * d), i * d));
-  return new VectorMatrix(Array.from(rows), d, data);
-}
-
-/** Unit rows for cosine as a dot product; in place, since a million 384-d rows are 1.5 GB. */
-function normalizeInPlace(m: VectorMatrix): void {
-  const d = m.dimension;
-  for (let r = 0; r < m.rows; r++) {
-    let sum = 0;
-    for (let i = r * d, end = i + d; i < end; i++) sum += m.data[i]! * m.data[i]!;
-    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    for (let i = r * d, end = i + d; i < end; i++) m.data[i]! *= scale;
-  }
-}
-
 async function neighboursWithProgress(unit: VectorMatrix, threshold: number, options: DedupeOptions, services: PipelineServices): Promise<Awaited<ReturnType<typeof nearNeighbours>>> {
   // Progress in rows: the searches report products, scaled to the rows they stand for.
   const bar = services.progress('comparing', 'rows', unit.rows);
@@ -309,136 +201,3 @@ async function neighboursWithProgress(unit: VectorMatrix, threshold: number, opt
   }
 }
 
-interface References {
-  /** Per input row: best reference row (-1 none) and its score. */
-  best: {best: Int32Array; scores: Float32Array};
-  ids: RowId[];
-  /** Reference file of each reference row. */
-  files: string[];
-}
-
-/**
- * --against: every reference file's rows (texts encoded with the same model, or a vector file), then
- * for each representative its best reference match: an equal normalized text scores 1; otherwise the
- * nearest reference vector.
- */
-async function loadReferences(
-  options: DedupeOptions,
-  keys: readonly (string | undefined)[],
-  representative: Int32Array,
-  unit: VectorMatrix,
-  semanticRows: Int32Array,
-  main: LoadedVectors,
-  loadEncoder: () => Promise<SentenceEncoder>,
-  stats: EncodeStats,
-  services: PipelineServices,
-): Promise<References | undefined> {
-  const files = options.against ?? [];
-  if (files.length === 0) return undefined;
-  const n = keys.length;
-  const loaded: LoadedVectors[] = [];
-  const exactOnly = options.exactOnly === true;
-  for (const file of files) {
-    services.status(`reading the reference ${file}`);
-    // --exact-only needs only the reference texts: texts are read, not encoded; a vector file is read as it is.
-    const ref = exactOnly && !options.vectors && !isVectorFilePath(file) ? await readReferenceTexts(file, options.textColumn) : await loadVectors({input: file, textColumn: options.textColumn, vectors: options.vectors}, loadEncoder);
-    addStats(stats, ref.stats);
-    loaded.push(ref);
-  }
-  if (!exactOnly) checkComparable([main, ...loaded]);
-
-  const ids: RowId[] = [];
-  const refFiles: string[] = [];
-  const refKeys = new Map<string, number>();
-  for (const ref of loaded) {
-    for (let i = 0; i < ref.vectors.ids.length; i++) {
-      const text = ref.texts?.[i];
-      if (text !== undefined) {
-        const key = normalizeText(text);
-        if (key !== '' && !refKeys.has(key)) refKeys.set(key, ids.length);
-      }
-      ids.push(ref.vectors.ids[i]!);
-      refFiles.push(ref.file);
-    }
-  }
-  const best = new Int32Array(n).fill(-1);
-  const scores = new Float32Array(n).fill(Number.NaN);
-  for (let r = 0; r < n; r++) {
-    if (representative[r] !== r || keys[r] === undefined) continue;
-    const hit = refKeys.get(keys[r]!);
-    if (hit !== undefined) {
-      best[r] = hit;
-      scores[r] = 1;
-    }
-  }
-  const withVectors = loaded.filter((ref) => ref.vectors.rows > 0 && ref.vectors.dimension > 0);
-  if (!exactOnly && unit.rows > 0 && withVectors.length > 0) {
-    const refMatrix = VectorMatrix.concat(loaded.map((ref) => (ref.vectors.dimension === 0 ? VectorMatrix.empty(unit.dimension) : ref.vectors)), unit.dimension);
-    normalizeInPlace(refMatrix);
-    const bar = services.progress('comparing with the references', 'pairs', unit.rows * refMatrix.rows);
-    let last = 0;
-    try {
-      const {top} = await searchTopK(unit, refMatrix, {
-        k: 1,
-        metric: 'dot',
-        backend: options.backend === 'exact' ? 'exact' : options.backend === 'ann' ? 'ann' : 'auto',
-        threads: options.threads,
-        onStatus: services.status,
-        onProgress: (done) => {
-          bar.increment(done - last);
-          last = done;
-        },
-      });
-      semanticRows.forEach((row, i) => {
-        if (top.counts[i]! > 0 && !(scores[row]! >= top.scores[i]!)) {
-          best[row] = top.indices[i]!;
-          scores[row] = top.scores[i]!;
-        }
-      });
-    } finally {
-      bar.stop();
-    }
-  }
-  return {best: {best, scores}, ids, files: refFiles};
-}
-
-/** A text reference under --exact-only: its texts and ids, with no vectors. */
-async function readReferenceTexts(file: string, textColumn: string | undefined): Promise<LoadedVectors> {
-  const {openTexts} = await import('../../io/text/read-texts.js');
-  const source = await openTexts(file, {textColumn});
-  const ids: RowId[] = [];
-  const texts: string[] = [];
-  try {
-    for await (const record of source.records) {
-      ids.push(record.id);
-      texts.push(record.text);
-    }
-  } finally {
-    await source.close();
-  }
-  return {file: source.file, kind: 'texts', vectors: new VectorMatrix(ids, 0, new Float32Array(0)), texts, model: undefined, stats: emptyStats()};
-}
-
-export function dedupeSummary(r: DedupeResult): string {
-  const truncated = r.truncated > 0 ? `, ${r.truncated} texts truncated` : '';
-  const recall = r.neighbour_recall === undefined ? '' : `, ${r.backend} search recall ${(100 * r.neighbour_recall.recall).toFixed(1)}% on ${r.neighbour_recall.sampled} rows`;
-  const against = r.against_dropped > 0 ? `, ${r.against_dropped} matched a reference` : '';
-  if (r.sweep !== undefined) return `dedupe --sweep: ${r.rows} rows, ${r.sweep.length} thresholds counted (${r.exact_dropped} exact duplicates at any threshold)${recall}${truncated} in ${r.seconds.toFixed(1)} s`;
-  const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
-  return `dedupe: ${r.rows} rows in, ${r.kept} kept, ${r.exact_dropped} exact and ${r.semantic_dropped} near duplicates dropped (cosine >= ${r.threshold})${against}${recall}${truncated} in ${r.seconds.toFixed(1)} s -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
-}
-
-
-/** The --sweep table: per threshold, the rows each stage would drop. */
-export function renderSweep(rows: readonly SweepRow[]): string {
-  const columns = [
-    {title: 'threshold', align: 'right' as const},
-    {title: 'kept', align: 'right' as const},
-    {title: 'dropped', align: 'right' as const},
-    {title: 'exact', align: 'right' as const},
-    {title: 'near', align: 'right' as const},
-    {title: 'against', align: 'right' as const},
-  ];
-  const body = rows.map((r) => [String(r.threshold), String(r.kept), String(r.dropped), String(r.exact), String(r.semantic), String(r.against)]);
-  return `${textTable(columns, body).join('\n')}\n`;
-}
