@@ -24,7 +24,7 @@ export interface RefDecision {
 
 /**
  * Visit rows in `order`; a row whose key was seen is an exact duplicate of the first row with that key
- * (then follows that row's fate); otherwise it is dropped for the best kept row at >= threshold.
+ * (and names that row's kept row and score when that row was dropped); otherwise it is dropped for the best kept row at >= threshold.
  */
 export function naiveDedupe(vectors: readonly ArrayLike<number>[], keys: readonly (string | undefined)[], order: readonly number[], threshold: number): RefDecision[] {
   const out: RefDecision[] = vectors.map(() => ({reason: 'kept', keptBy: -1, score: Number.NaN}));
@@ -54,7 +54,7 @@ export function naiveDedupe(vectors: readonly ArrayLike<number>[], keys: readonl
     if (best >= 0 && bestScore >= threshold) out[r] = {reason: 'semantic', keptBy: best, score: bestScore};
     else keptRows.push(r);
   }
-  for (const [r, first] of twins) out[r] = out[first]!.reason === 'kept' ? {reason: 'exact', keptBy: first, score: 1} : {...out[first]!};
+  for (const [r, first] of twins) out[r] = out[first]!.reason === 'kept' ? {reason: 'exact', keptBy: first, score: 1} : {...out[first]!, reason: 'exact'};
   return out;
 }
 

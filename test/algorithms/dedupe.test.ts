@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
-import {AGAINST, decide, exactRepresentatives, keepOrder, REASON_NAMES, type DedupeInputs} from '../../src/algorithms/dedupe/decide.js';
+import {AGAINST, decide, EXACT, exactRepresentatives, keepOrder, REASON_NAMES, type DedupeInputs} from '../../src/algorithms/dedupe/decide.js';
 import {codePointLength, normalizeText} from '../../src/algorithms/dedupe/normalize.js';
 import {nearNeighbours} from '../../src/algorithms/neighbour-lists.js';
 import {VectorMatrix} from '../../src/vectors/matrix.js';
@@ -126,7 +126,7 @@ describe('decide', () => {
     }
   });
 
-  test('against: a representative matching a reference row goes, and its exact twins with it', () => {
+  test('against: a representative matching a reference row goes; its exact twin names the reference row', () => {
     const keys = ['a', 'b', 'a', 'c'];
     const order = keepOrder(4, 'first');
     const inputs: DedupeInputs = {
@@ -136,9 +136,10 @@ describe('decide', () => {
       against: {best: Int32Array.of(7, -1, -1, 2), scores: Float32Array.of(0.95, Number.NaN, Number.NaN, 0.5)},
     };
     const d = decide(inputs, 0.9);
-    assert.deepEqual(Array.from(d.reason), [AGAINST, 0, AGAINST, 0]);
+    assert.deepEqual(Array.from(d.reason), [AGAINST, 0, EXACT, 0]);
     assert.deepEqual(Array.from(d.keptBy), [7, -1, 7, -1]);
-    assert.deepEqual(d.counts, {kept: 2, exact: 0, semantic: 0, against: 2});
+    assert.deepEqual(Array.from(d.keptIsReference), [1, 0, 1, 0]);
+    assert.deepEqual(d.counts, {kept: 2, exact: 1, semantic: 0, against: 1});
   });
 
   test('no duplicates keeps everything; all duplicates keep one', async () => {
@@ -147,10 +148,11 @@ describe('decide', () => {
     assert.deepEqual(none.decisions.counts, {kept: 3, exact: 0, semantic: 0, against: 0});
     const same = Array.from({length: 6}, (_, i) => Float32Array.of(1, 0.001 * i, 0));
     const all = await run(same, ['x', 'X', ' x', 'y', 'Y', 'z'].map(normalizeText), keepOrder(6, 'first'), 0.99);
-    // Row 4 (Y) is y's twin, and y went for row 0: it follows y, as a near duplicate.
-    assert.deepEqual(all.decisions.counts, {kept: 1, exact: 2, semantic: 3, against: 0});
+    // Row 4 (Y) is y's twin: an exact drop, naming y's kept row (row 0) and y's score.
+    assert.deepEqual(all.decisions.counts, {kept: 1, exact: 3, semantic: 2, against: 0});
+    assert.equal(all.decisions.score[4], all.decisions.score[3]);
     // The twins of y (row 3, dropped for row 0) follow it to row 0.
     assert.deepEqual(Array.from(all.decisions.keptBy), [-1, 0, 0, 0, 0, 0]);
-    assert.deepEqual(Array.from(all.decisions.reason, (c) => REASON_NAMES[c]), ['kept', 'exact', 'exact', 'semantic', 'semantic', 'semantic']);
+    assert.deepEqual(Array.from(all.decisions.reason, (c) => REASON_NAMES[c]), ['kept', 'exact', 'exact', 'semantic', 'exact', 'semantic']);
   });
 });

@@ -8,8 +8,10 @@
  * reaches it, and that kept row (the best scoring one) is its kept row. Never chaining: a row is
  * only ever dropped for a row that is kept, so A~B~C with A and C unlike keeps A and C.
  *
- * A row whose text equals a dropped representative's follows it: same kept row, score and reason, so
- * every dropped row names a row that is in the output (or a reference row), never a dropped one.
+ * Stage counts do not depend on the threshold: every non-representative is an exact drop. When its
+ * representative was itself dropped, it names the representative's kept row (or reference row) and
+ * score, so every dropped row names a row that is in the output (or a reference row), never a dropped
+ * one.
  */
 import type {NeighbourLists} from '../neighbour-lists.js';
 import {codePointLength} from './normalize.js';
@@ -72,8 +74,10 @@ export interface DedupeInputs {
 export interface DedupeDecisions {
   /** KEPT, EXACT, SEMANTIC or AGAINST per input row. */
   reason: Uint8Array;
-  /** The input row kept in a dropped row's place, or the reference row for AGAINST; -1 when kept. */
+  /** The input row kept in a dropped row's place, or a reference row (keptIsReference); -1 when kept. */
   keptBy: Int32Array;
+  /** 1 where keptBy is a reference row (--against), for the row itself or its representative. */
+  keptIsReference: Uint8Array;
   /** Cosine to keptBy (1 for exact duplicates); NaN when kept. */
   score: Float32Array;
   counts: DedupeCounts;
@@ -92,6 +96,7 @@ export function decide(inputs: DedupeInputs, threshold: number): DedupeDecisions
   const reason = new Uint8Array(n);
   const keptBy = new Int32Array(n).fill(-1);
   const score = new Float32Array(n).fill(Number.NaN);
+  const keptIsReference = new Uint8Array(n);
   const listRow = new Int32Array(n).fill(-1);
   inputs.semanticRows?.forEach((row, i) => (listRow[row] = i));
   const kept = new Uint8Array(n);
@@ -101,6 +106,7 @@ export function decide(inputs: DedupeInputs, threshold: number): DedupeDecisions
     if (representative[r] !== r) continue;
     if (against !== undefined && against.best[r]! >= 0 && against.scores[r]! >= threshold) {
       reason[r] = AGAINST;
+      keptIsReference[r] = 1;
       keptBy[r] = against.best[r]!;
       score[r] = against.scores[r]!;
       continue;
@@ -127,13 +133,13 @@ export function decide(inputs: DedupeInputs, threshold: number): DedupeDecisions
   for (let r = 0; r < n; r++) {
     const rep = representative[r]!;
     if (rep !== r) {
+      reason[r] = EXACT;
       if (reason[rep] === KEPT) {
-        reason[r] = EXACT;
         keptBy[r] = rep;
         score[r] = 1;
       } else {
-        reason[r] = reason[rep]!;
         keptBy[r] = keptBy[rep]!;
+        keptIsReference[r] = keptIsReference[rep]!;
         score[r] = score[rep]!;
       }
     }
@@ -143,5 +149,5 @@ export function decide(inputs: DedupeInputs, threshold: number): DedupeDecisions
     else if (code === SEMANTIC) counts.semantic++;
     else counts.against++;
   }
-  return {reason, keptBy, score, counts};
+  return {reason, keptBy, keptIsReference, score, counts};
 }

@@ -3,7 +3,7 @@
  * a vector file's rows re-read and written with their columns and metadata), the duplicates map, and
  * the HTML report.
  */
-import {AGAINST, KEPT, REASON_NAMES, SEMANTIC, type DedupeDecisions, type DedupeInputs} from '../../algorithms/dedupe/decide.js';
+import {KEPT, REASON_NAMES, SEMANTIC, type DedupeDecisions, type DedupeInputs} from '../../algorithms/dedupe/decide.js';
 import {detectVectorFormat} from '../../io/formats.js';
 import {renderDedupeReport, type DedupeReportData, type DedupeReportPair} from '../../io/report/dedupe-html.js';
 import {column, type TypedRow} from '../../io/rows/types.js';
@@ -77,7 +77,8 @@ export interface ReferenceRows {
 
 /**
  * One row per dropped row, in input order: removed_id, kept_id, score, reason; with --against, also
- * the reference file a row matched (empty for the other reasons).
+ * the reference file whose row kept_id is (empty when kept_id is an input row). An exact duplicate of
+ * a dropped row names that row's kept row and score.
  */
 export async function writeDuplicatesMap(path: string, ids: readonly RowId[], decisions: DedupeDecisions, references: ReferenceRows | undefined, stdout?: NodeJS.WritableStream): Promise<void> {
   const format = resolveRowFormat(path, undefined, 'jsonl');
@@ -86,7 +87,7 @@ export async function writeDuplicatesMap(path: string, ids: readonly RowId[], de
   decisions.reason.forEach((code, r) => {
     if (code === KEPT) return;
     dropped.push(r);
-    keptIds.push(code === AGAINST ? references!.ids[decisions.keptBy[r]!]! : ids[decisions.keptBy[r]!]!);
+    keptIds.push(decisions.keptIsReference[r] ? references!.ids[decisions.keptBy[r]!]! : ids[decisions.keptBy[r]!]!);
   });
   // Reference row numbers and input ids can mix: then kept_id is a text column throughout.
   const keptColumn = idColumn('kept_id', keptIds);
@@ -107,7 +108,7 @@ export async function writeDuplicatesMap(path: string, ids: readonly RowId[], de
         const r = dropped[q]!;
         const code = decisions.reason[r]!;
         const row: Record<string, string | number | null> = {removed_id: ids[r]!, kept_id: keptAsText ? String(keptIds[q]!) : keptIds[q]!, score: decisions.score[r]!, reason: REASON_NAMES[code]!};
-        if (references !== undefined) row.reference = code === AGAINST ? references.files[decisions.keptBy[r]!]! : null;
+        if (references !== undefined) row.reference = decisions.keptIsReference[r] ? references.files[decisions.keptBy[r]!]! : null;
         rows.push(row);
       }
       await writer.write(rows);
