@@ -11,7 +11,7 @@ import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {keepOrder} from '../../src/algorithms/dedupe/decide.js';
 import {normalizeText} from '../../src/algorithms/dedupe/normalize.js';
-import {naiveDedupe} from '../algorithms/dedupe-reference.js';
+import {cosine, naiveDedupe} from '../algorithms/dedupe-reference.js';
 import {plantedGroups} from '../algorithms/cluster-reference.js';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
@@ -198,6 +198,32 @@ describe('sbertkit dedupe: vector files', () => {
     kept.forEach((k, p) => k.embedding.forEach((x, j) => assert.ok(Math.abs(x - rows[keptIndices[p]!]![j]!) <= 1e-6)));
     const got = await readJsonl<MapRow>(map);
     assert.deepEqual(got.map((g) => [g.removed_id, g.kept_id, g.reason]), want.flatMap((w, i) => (w.reason === 'kept' ? [] : [[`r${i}`, `r${w.keptBy}`, w.reason]])));
+  });
+
+  test('--ann and --buckets: approximate backends report their measured recall; every drop is still a true match', async () => {
+    const rows = plantedGroups(42, 16, 30, 4, 40, 0.1);
+    const input = await vectorFile(rows);
+    const want = naiveDedupe(rows, rows.map(() => undefined), rows.map((_, i) => i), 0.9);
+    for (const flags of [['--ann'], ['--buckets', '4', '--probes', '1'], ['--buckets', '4', '--probes', '4']]) {
+      const map = path('map.jsonl');
+      const r = await runCli(['dedupe', input, '--vectors', ...flags, '-o', path('k.jsonl'), '--duplicates', map, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const result = (JSON.parse(r.stdout) as {result: {backend: string; kept: number; neighbour_recall: {recall: number; sampled: number}}}).result;
+      assert.equal(result.backend, flags[0] === '--ann' ? 'ann' : 'bucketed');
+      assert.equal(result.neighbour_recall.sampled, rows.length);
+      const got = await readJsonl<MapRow>(map);
+      const keptIds = new Set(rows.map((_, i) => `r${i}`).filter((id) => !got.some((g) => g.removed_id === id)));
+      for (const g of got) {
+        assert.ok(keptIds.has(String(g.kept_id)), `${g.removed_id}'s kept row is kept`);
+        const [a, b] = [rows[Number(String(g.removed_id).slice(1))]!, rows[Number(String(g.kept_id).slice(1))]!];
+        assert.ok(Math.abs(cosine(a, b) - g.score) <= 1e-5 && g.score >= 0.9);
+      }
+      // Probing every bucket is exact: the naive decisions.
+      if (flags.includes('4') && flags[3] === '4') {
+        assert.equal(result.neighbour_recall.recall, 1);
+        assert.equal(result.kept, want.filter((w) => w.reason === 'kept').length);
+      }
+    }
   });
 
   test('--against a vector-file reference drops the input rows it matches, and never outputs reference rows', async () => {
