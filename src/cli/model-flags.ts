@@ -7,6 +7,7 @@ import {Flags, type Interfaces} from '@oclif/core';
 import {Encoder, ENCODER_DEFAULTS} from '../encoder/encoder.js';
 import type {SentenceEncoder} from '../encoder/types.js';
 import {resolveModel} from '../models/resolve.js';
+import {DEVICES} from '../onnx/device.js';
 import {createDownloadProgress} from './download-progress.js';
 
 export const modelFlags = {
@@ -22,6 +23,7 @@ export const modelFlags = {
   'window-size': Flags.integer({description: 'Texts read ahead and sorted by length at once; bounds memory.', default: ENCODER_DEFAULTS.windowSize, min: 1, helpGroup: 'ENCODER'}),
   'max-seq-length': Flags.integer({description: "Truncate texts to this many tokens (default: the model's max_seq_length; never above it).", min: 1, helpGroup: 'ENCODER'}),
   normalize: Flags.boolean({description: "L2-normalize vectors (default: the model's Normalize module decides).", allowNo: true, helpGroup: 'ENCODER'}),
+  device: Flags.option({description: "Where the model runs: cpu, or cuda (needs ONNX Runtime's CUDA provider installed; see README).", options: DEVICES, default: 'cpu' as const, helpGroup: 'ENCODER'})(),
   threads: Flags.integer({description: 'ONNX Runtime threads (default: all cores); above 1, batches run in parallel on one single-threaded session per thread.', min: 1, helpGroup: 'ENCODER'}),
 };
 
@@ -47,6 +49,7 @@ export function encoderLoader(flags: ModelFlagValues, options: {status: (message
       maxSeqLength: flags['max-seq-length'],
       normalize: flags.normalize,
       threads: flags.threads,
+      device: flags.device,
     });
   };
 }

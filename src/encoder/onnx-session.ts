@@ -5,6 +5,7 @@
 import {availableParallelism} from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import {EXIT, SbertkitError} from '../errors.js';
+import {checkDevice, executionProviders, type Device} from '../onnx/device.js';
 import {loadOrt, type OrtModule} from '../onnx/runtime.js';
 
 export {loadOrt};
@@ -52,7 +53,9 @@ export class OnnxSession implements BatchRunner {
     readonly threads: number,
   ) {}
 
-  static async create(onnxPath: string, options: {threads?: number} = {}): Promise<OnnxSession> {
+  static async create(onnxPath: string, options: {threads?: number; device?: Device} = {}): Promise<OnnxSession> {
+    const device = options.device ?? 'cpu';
+    checkDevice(device);
     const ort = await loadOrt();
     const threads = options.threads && options.threads > 0 ? options.threads : availableParallelism();
     let session: Ort.InferenceSession;
@@ -62,10 +65,11 @@ export class OnnxSession implements BatchRunner {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
-        executionProviders: ['cpu'],
+        executionProviders: executionProviders(device),
       });
     } catch (error) {
-      throw new SbertkitError(`cannot load ONNX graph: ${(error as Error).message.split('\n')[0]}`, {file: onnxPath, exitCode: EXIT.MODEL});
+      const what = device === 'cuda' ? 'cannot start ONNX Runtime on CUDA (is a GPU with CUDA 12 and cuDNN 9 present?)' : 'cannot load ONNX graph';
+      throw new SbertkitError(`${what}: ${(error as Error).message.split('\n')[0]}`, {file: onnxPath, exitCode: EXIT.MODEL});
     }
     const inputs = session.inputNames;
     const missing = ['input_ids', 'attention_mask'].filter((name) => !inputs.includes(name));

@@ -1,6 +1,7 @@
 /** Public types of the shared encoder. */
 import type {ModelSpec} from '../models/spec.js';
 import type {VectorMatrix} from '../vectors/matrix.js';
+import type {Device} from '../onnx/device.js';
 
 export interface EncoderOptions {
   /** Maximum rows per batch (default 32). */
@@ -15,6 +16,8 @@ export interface EncoderOptions {
   normalize?: boolean;
   /** Override max_seq_length (never above the model's position limit). */
   maxSeqLength?: number;
+  /** ONNX Runtime execution provider: 'cpu' (default) or 'cuda' (its binaries installed separately). */
+  device?: Device;
 }
 
 export interface EncodeStats {
