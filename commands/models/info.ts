@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {SbertkitCommand} from '../../src/cli/base-command.js';
-import {modelFlags} from '../../src/cli/model-flags.js';
+import {modelFlags, modelSourceFlags} from '../../src/cli/model-flags.js';
 import {describeModel, modelInfoSummary, modelInfoText, type ModelInfo} from '../../src/pipelines/models.js';
 
 export default class ModelsInfo extends SbertkitCommand<ModelInfo> {
@@ -18,7 +18,8 @@ downloading missing files unless --offline), loads it, and prints the facts the 
     model: Args.string({description: 'Model: builtin:NAME, a folder, or org/name[@revision] (default: the built-in model).', ignoreStdin: true}),
   };
 
-  static override flags = {...modelFlags};
+  // Only what changes the facts shown: where the model comes from, and the two encoder overrides.
+  static override flags = {...modelSourceFlags, 'max-seq-length': modelFlags['max-seq-length'], normalize: modelFlags.normalize};
 
   async run(): Promise<ModelInfo> {
     const {args, flags} = await this.parse(ModelsInfo);

@@ -93,19 +93,20 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   }
 
   /** The services a pipeline needs, built from the model flags. */
-  protected services(modelFlags?: ModelFlagValues): PipelineServices {
+  protected services(modelFlags?: Partial<ModelFlagValues>): PipelineServices {
     const human = !this.quiet && !this.jsonEnabled();
     const status = (message: string): void => {
       if (human) process.stderr.write(`${message}\n`);
     };
+    const warn = (message: string): void => {
+      this.warnings.push(message);
+      if (human) process.stderr.write(`note: ${message}\n`);
+    };
     return {
-      loadEncoder: modelFlags === undefined ? () => Promise.reject(new Error('this command loads no model')) : encoderLoader(modelFlags, {status, quiet: this.quiet}),
+      loadEncoder: modelFlags === undefined ? () => Promise.reject(new Error('this command loads no model')) : encoderLoader(modelFlags, {status, warn, quiet: this.quiet}),
       progress: (label, unit, total) => createProgress({label, unit, total, quiet: this.quiet}),
       status,
-      warn: (message) => {
-        this.warnings.push(message);
-        if (human) process.stderr.write(`note: ${message}\n`);
-      },
+      warn,
     };
   }
 
@@ -136,7 +137,7 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   protected override toSuccessJson(result: unknown): JsonEnvelope<T> {
     const failures = this.failures(result as T);
     return {
-      command: this.id ?? '',
+      command: this.commandName(),
       status: failures.length > 0 ? EXIT.GATE_FAILED : 0,
       result: result as T,
       ...(failures.length > 0 ? {error: {message: `gate failed: ${failures.join('; ')}`, exitCode: EXIT.GATE_FAILED}} : {}),
@@ -145,7 +146,7 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   }
 
   protected override toErrorJson(error: unknown): JsonEnvelope<T> {
-    return {command: this.id ?? '', status: exitCodeOf(error), error: errorOf(error), warnings: this.warnings};
+    return {command: this.commandName(), status: exitCodeOf(error), error: errorOf(error), warnings: this.warnings};
   }
 
   /** One line, so `jq` and line-based tools read it; stderr when stdout is the command's data. */
@@ -161,7 +162,12 @@ export abstract class SbertkitCommand<T extends object> extends Command {
   }
 
   private prefix(): string {
-    return this.id ? `sbertkit ${this.id}` : 'sbertkit';
+    return this.id ? `sbertkit ${this.commandName()}` : 'sbertkit';
+  }
+
+  /** The command as users type it ("models info"); oclif's id uses ':' between topic and command. */
+  private commandName(): string {
+    return (this.id ?? '').replaceAll(':', ' ');
   }
 
   /** Uniform failure: "sbertkit <command>: file:line: message" on stderr (or the error envelope), then the error's exit code. */

@@ -3,6 +3,7 @@
  * into an encoder loader, so all six commands name and treat --model, --threads, --batch-size... the
  * same way. The value types come from the flag definitions (InferredFlags), not a copied interface.
  */
+import {availableParallelism} from 'node:os';
 import {Flags, type Interfaces} from '@oclif/core';
 import {Encoder, ENCODER_DEFAULTS} from '../encoder/encoder.js';
 import type {SentenceEncoder} from '../encoder/types.js';
@@ -10,7 +11,8 @@ import {resolveModel} from '../models/resolve.js';
 import {DEVICES} from '../onnx/device.js';
 import {createDownloadProgress} from './download-progress.js';
 
-export const modelFlags = {
+/** Which model: the flags that resolve --model to a folder (and all `models info` needs besides two encoder facts). */
+export const modelSourceFlags = {
   model: Flags.string({
     char: 'm',
     description: 'Model: a sentence-transformers folder with an ONNX graph, a hub id (org/name[@revision]), or builtin:use-lite (the default).',
@@ -18,6 +20,10 @@ export const modelFlags = {
   }),
   'model-file': Flags.string({description: 'ONNX file inside the model, e.g. onnx/model_qint8_avx512.onnx (default onnx/model.onnx or model.onnx).', helpGroup: 'MODEL'}),
   offline: Flags.boolean({description: 'Never use the network; only cached or local models (also HF_HUB_OFFLINE=1).', default: false, helpGroup: 'MODEL'}),
+};
+
+export const modelFlags = {
+  ...modelSourceFlags,
   'batch-size': Flags.integer({description: 'Maximum texts per batch.', default: ENCODER_DEFAULTS.batchSize, min: 1, helpGroup: 'ENCODER'}),
   'max-tokens': Flags.integer({description: 'Token budget per batch (padded length x rows).', default: ENCODER_DEFAULTS.maxTokens, min: 1, helpGroup: 'ENCODER'}),
   'window-size': Flags.integer({description: 'Texts read ahead and sorted by length at once; bounds memory.', default: ENCODER_DEFAULTS.windowSize, min: 1, helpGroup: 'ENCODER'}),
@@ -33,8 +39,16 @@ export type ModelFlagValues = Interfaces.InferredFlags<typeof modelFlags>;
  * A loader for the model the flags name. `status` receives conversion/download lines; `quiet`
  * hides the download bar.
  */
-export function encoderLoader(flags: ModelFlagValues, options: {status: (message: string) => void; quiet: boolean}): () => Promise<SentenceEncoder> {
+export function encoderLoader(flags: Partial<ModelFlagValues>, options: {status: (message: string) => void; warn: (message: string) => void; quiet: boolean}): () => Promise<SentenceEncoder> {
   return async () => {
+    // Each thread above one is a worker with its own copy of the model: more than the cores only
+    // multiplies memory and contention.
+    const cores = availableParallelism();
+    let threads = flags.threads;
+    if (threads !== undefined && threads > cores) {
+      options.warn(`--threads ${threads} is more than the ${cores} cores here; using ${cores}`);
+      threads = cores;
+    }
     const spec = await resolveModel(flags.model, {
       modelFile: flags['model-file'],
       // HF_HUB_OFFLINE is honoured by the hub settings themselves.
@@ -48,7 +62,7 @@ export function encoderLoader(flags: ModelFlagValues, options: {status: (message
       windowSize: flags['window-size'],
       maxSeqLength: flags['max-seq-length'],
       normalize: flags.normalize,
-      threads: flags.threads,
+      threads,
       device: flags.device,
     });
   };

@@ -16,7 +16,7 @@ export interface CatalogEntry {
   dimension?: number;
   pooling?: string;
   normalize?: boolean;
-  maxSeqLength?: number;
+  max_seq_length?: number;
   /** Why the entry cannot be used as is (e.g. no ONNX graph in the snapshot). */
   problem?: string;
 }
@@ -48,5 +48,5 @@ function describeFolder(dir: string, name: string): Partial<CatalogEntry> {
 }
 
 export function summarizeSpec(spec: ModelSpec): Partial<CatalogEntry> {
-  return {dimension: spec.dimension, pooling: spec.pooling, normalize: spec.normalize, maxSeqLength: spec.maxSeqLength};
+  return {dimension: spec.dimension, pooling: spec.pooling, normalize: spec.normalize, max_seq_length: spec.maxSeqLength};
 }

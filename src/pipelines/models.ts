@@ -40,7 +40,7 @@ export function modelsTable(result: ModelsResult): string {
     e.dimension?.toString() ?? '',
     e.pooling ?? '',
     e.normalize === undefined ? '' : String(e.normalize),
-    e.maxSeqLength?.toString() ?? '',
+    e.max_seq_length?.toString() ?? '',
   ]);
   return textTable(columns, rows).join('\n') + '\n';
 }
@@ -60,7 +60,10 @@ export interface ModelInfo {
   files: string[];
   max_seq_length: number;
   do_lower_case: boolean;
+  /** The configured pooling (1_Pooling/config.json), as `models` lists it. */
   pooling: string;
+  /** The graph outputs sentence_embedding, so the pooling runs inside it rather than in sbertkit. */
+  pooling_in_graph: boolean;
   normalize: boolean;
   dimension: number;
 }
@@ -85,7 +88,8 @@ export function describeEncoder(encoder: SentenceEncoder): ModelInfo {
     files: filesUnder(spec.dir),
     max_seq_length: encoder.maxSeqLength,
     do_lower_case: spec.doLowerCase,
-    pooling: encoder.pooling,
+    pooling: spec.pooling,
+    pooling_in_graph: encoder.pooling === 'graph',
     normalize: encoder.normalized,
     dimension: encoder.dimension,
   };
@@ -97,7 +101,7 @@ export function modelInfoText(info: ModelInfo): string {
 }
 
 export function modelInfoSummary(info: ModelInfo): string {
-  return `models info: ${info.model} [dim ${info.dimension}, ${info.pooling} pooling${info.normalize ? ', normalized' : ''}, max ${info.max_seq_length} tokens]`;
+  return `models info: ${info.model} [dim ${info.dimension}, ${info.pooling} pooling${info.pooling_in_graph ? ' (in the graph)' : ''}${info.normalize ? ', normalized' : ''}, max ${info.max_seq_length} tokens]`;
 }
 
 function filesUnder(dir: string): string[] {
