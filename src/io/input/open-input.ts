@@ -1,6 +1,8 @@
 /**
  * Opens a path or '-' as a byte stream. The file is opened eagerly so that "no such file" is reported
- * when the command starts, not after a model has loaded; ".gz" inputs are decompressed on the fly.
+ * when the command starts, not after a model has loaded. ".gz" inputs are decompressed on the fly, and
+ * so is any other input, stdin included, that starts with gzip's magic bytes (1f 8b: no UTF-8 text
+ * starts that way), so `zcat`-less pipelines and misnamed files just work.
  */
 import {open, type FileHandle} from 'node:fs/promises';
 import {pipeline, Readable} from 'node:stream';
@@ -58,7 +60,8 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream, fi
   if (input === STDIN) {
     const source = stdin ?? process.stdin;
     const stream = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
-    return {file, stream, close: async () => {}};
+    // A terminal never sends gzip, and waiting for its first line here would delay status lines.
+    return {file, stream: (source as {isTTY?: boolean}).isTTY ? stream : await gunzipIfGzip(stream), close: async () => {}};
   }
   let handle: FileHandle;
   try {
@@ -81,6 +84,13 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream, fi
     const gunzip = createGunzip();
     pipeline(raw, gunzip, () => {});
     stream = gunzip;
+  } else {
+    try {
+      stream = await gunzipIfGzip(raw);
+    } catch (error) {
+      raw.destroy();
+      throw fileError(file, error);
+    }
   }
   let closed = false;
   return {
@@ -94,4 +104,43 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream, fi
       await new Promise<void>((resolve) => (raw.closed ? resolve() : raw.once('close', () => resolve())));
     },
   };
+}
+
+/** gzip's first two bytes. */
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+/**
+ * Reads the first bytes of `source` and returns a stream of the same bytes, decompressed when they
+ * start with gzip's magic. The bytes read to decide are replayed, so nothing is lost.
+ */
+export async function gunzipIfGzip(source: Readable): Promise<Readable> {
+  const iterator = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < GZIP_MAGIC.length) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    head.push(chunk);
+    length += chunk.length;
+  }
+  async function* replay(): AsyncGenerator<Buffer> {
+    yield* head;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    }
+  }
+  const replayed = Readable.from(replay(), {objectMode: false});
+  const first = Buffer.concat(head);
+  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) return replayed;
+  const gunzip = createGunzip();
+  pipeline(replayed, gunzip, () => {});
+  return gunzip;
 }

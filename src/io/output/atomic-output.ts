@@ -13,7 +13,9 @@
 import {type WriteStream} from 'node:fs';
 import {access, constants, open, rename, unlink, type FileHandle} from 'node:fs/promises';
 import {dirname} from 'node:path';
-import {STDIN} from '../formats.js';
+import {createGzip} from 'node:zlib';
+import {SbertkitError} from '../../errors.js';
+import {isGzipPath, STDIN} from '../formats.js';
 import {forgetOnExit, removeOnExit, removePendingSync} from './exit-cleanup.js';
 import {openError, writeError} from './output-errors.js';
 import {resolveOutputTarget} from './output-target.js';
@@ -45,7 +47,57 @@ export interface OpenOutputOptions {
 export async function openOutput(output: string, options: OpenOutputOptions = {}): Promise<OutputSink> {
   if (output === STDIN) return stdoutSink(options.stdout ?? process.stdout);
   const where = await resolveOutputTarget(output);
-  return where.kind === 'stream' ? streamSink(output, where.path) : fileSink(output, where.path);
+  const sink = where.kind === 'stream' ? await streamSink(output, where.path) : await fileSink(output, where.path);
+  return isGzipPath(output) ? gzipSink(sink) : sink;
+}
+
+/**
+ * "out.jsonl.gz": the bytes go through gzip on their way to the sink (its temp file and rename, or
+ * its device), so a .gz output is as atomic as any other.
+ */
+function gzipSink(inner: OutputSink): OutputSink {
+  const gzip = createGzip();
+  let failure: unknown;
+  // Compressed chunks are written in order; a failure is kept for the next write or the commit.
+  let written: Promise<void> = Promise.resolve();
+  gzip.on('data', (chunk: Buffer) => {
+    written = written.then(() => inner.write(chunk)).catch((error: unknown) => {
+      failure ??= error;
+    });
+  });
+  gzip.on('error', (error) => (failure ??= error));
+  const check = (): void => {
+    if (failure !== undefined) throw failure instanceof SbertkitError ? failure : writeError(inner.target, failure);
+  };
+  return {
+    target: inner.target,
+    isStdout: inner.isStdout,
+    get closed() {
+      return inner.closed;
+    },
+    whenClosed: inner.whenClosed,
+    async write(chunk) {
+      check();
+      if (!gzip.write(chunk)) await new Promise<void>((resolve) => gzip.once('drain', () => resolve()));
+      await written;
+      check();
+    },
+    async commit() {
+      check();
+      await new Promise<void>((resolve, reject) => gzip.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve) => (gzip.readableEnded ? resolve() : gzip.once('end', () => resolve())));
+      await written;
+      if (failure !== undefined) {
+        await inner.abort();
+        check();
+      }
+      await inner.commit();
+    },
+    async abort() {
+      gzip.destroy();
+      await inner.abort();
+    },
+  };
 }
 
 /**

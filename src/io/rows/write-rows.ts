@@ -6,7 +6,7 @@
  * The Arrow/Parquet encoders (and their heavy libraries) are loaded only when used.
  */
 import {EXIT, SbertkitError} from '../../errors.js';
-import {STDIN} from '../formats.js';
+import {isGzipPath, STDIN} from '../formats.js';
 import {openOutput, type OpenOutputOptions, type OutputSink} from '../output/atomic-output.js';
 import {ROW_FORMATS, type BatchEncoder, type Column, type RowFormat, type RowSchema, type TypedRow} from './types.js';
 
@@ -44,7 +44,7 @@ const EXTENSIONS: Record<string, RowFormat> = {
 /** Table format implied by an output name ("pairs.csv" -> csv), or undefined for stdout and unknown extensions. */
 export function rowFormatFromPath(path: string): RowFormat | undefined {
   if (path === STDIN) return undefined;
-  const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
+  const ext = /\.([^./\\]+)$/.exec(path.replace(/\.gz$/i, ''))?.[1]?.toLowerCase();
   return ext === undefined ? undefined : EXTENSIONS[ext];
 }
 
@@ -90,6 +90,9 @@ export async function openRowWriter(output: string, options: RowWriterOptions): 
   checkColumns(schema.columns);
   const rowGroupSize = options.rowGroupSize ?? defaultRowGroupSize(schema.columns);
   if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) throw new SbertkitError(`row group size must be a positive integer, got ${rowGroupSize}`);
+  if (isGzipPath(output) && options.format !== 'jsonl' && options.format !== 'csv' && options.format !== 'tsv') {
+    throw new SbertkitError(`${options.format} files compress their own columns; drop the .gz from the name`, {file: output, exitCode: EXIT.BAD_INPUT});
+  }
 
   const sink = await openOutput(output, options);
   let encoder: BatchEncoder;

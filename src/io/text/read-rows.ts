@@ -95,9 +95,14 @@ export async function rowsFromInput(stream: InputStream, format: TextFormat, opt
  * Throws "file:1: column 'x' not found (--text-column); columns are a, b" when the header lacks
  * `column`. JSONL files have no header, so their check is against the first object's keys.
  */
-export function requireColumn(source: Pick<RowSource, 'file' | 'columns'>, column: string, flag?: string): void {
+export function requireColumn(source: Pick<RowSource, 'file' | 'columns'> & {format?: TextFormat}, column: string, flag?: string): void {
   if (source.columns.includes(column)) return;
-  const available = source.columns.length === 0 ? 'the input is empty' : `columns are ${source.columns.join(', ')}`;
+  // Text read as txt has the one column 'text': the likely cause is a table piped or named without
+  // its format, so say how it was read and how to change it.
+  const available =
+    source.format === 'txt' ? `${source.file} was read as txt (one text per line, in the column 'text'); pass --input-format csv, tsv or jsonl to read it as a table`
+    : source.columns.length === 0 ? 'the input is empty'
+    : `columns are ${source.columns.join(', ')}`;
   throw new SbertkitError(`column '${column}' not found${flag === undefined ? '' : ` (${flag})`}; ${available}`, {
     file: source.file,
     line: 1,

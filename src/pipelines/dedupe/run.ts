@@ -10,7 +10,7 @@ import {normalizeText} from '../../algorithms/dedupe/normalize.js';
 import {nearNeighbours, sampleRecall, type NeighbourBackend, type NeighbourLists} from '../../algorithms/neighbour-lists.js';
 import {addStats, emptyStats, type SentenceEncoder} from '../../encoder/types.js';
 import {EXIT, SbertkitError} from '../../errors.js';
-import {detectTextFormat, detectVectorFormat, isGzipPath, STDIN} from '../../io/formats.js';
+import {detectTextFormat, detectVectorFormat, STDIN} from '../../io/formats.js';
 import {checkOutputWritable} from '../../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../../io/output/same-file.js';
 import {VectorMatrix} from '../../vectors/matrix.js';
@@ -159,7 +159,6 @@ function checkOutputFormat(options: DedupeOptions): void {
   const out = options.output;
   if (options.sweep !== undefined && options.sweep.length > 0) return;
   if (out === STDIN) return;
-  if (isGzipPath(out)) throw new SbertkitError('gzip output is not written yet; write the file and gzip it', {file: out, exitCode: EXIT.BAD_INPUT});
   const vectorInput = options.vectors || isVectorFilePath(options.input);
   if (vectorInput) {
     const inFormat = detectVectorFormat(options.input);
