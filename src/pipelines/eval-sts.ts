@@ -36,7 +36,7 @@ export interface EvalStsResult {
   model: string;
   output: string;
   format: ReportFormat;
-  datasets: {name: string; pairs: number; cosine_spearman: number}[];
+  datasets: {name: string; pairs: number; skipped: number; cosine_spearman: number}[];
   average_cosine_spearman: number;
   unique_sentences: number;
   truncated: number;
@@ -94,7 +94,7 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
     model: report.model.name,
     output: options.output,
     format,
-    datasets: report.datasets.map((d) => ({name: d.name, pairs: d.pairs, cosine_spearman: d.cosine_spearman})),
+    datasets: report.datasets.map((d) => ({name: d.name, pairs: d.pairs, skipped: d.skipped, cosine_spearman: d.cosine_spearman})),
     average_cosine_spearman: report.average.cosine_spearman,
     unique_sentences: report.unique_sentences,
     truncated: stats.truncated,
@@ -108,8 +108,9 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
 /** "eval-sts: 1 dataset(s), 1379 pairs, 2620 unique sentences, cosine Spearman x100 72.27 (average) with M in 3.1 s" */
 export function evalStsSummary(r: EvalStsResult): string {
   const pairs = r.datasets.reduce((n, d) => n + d.pairs, 0);
+  const skipped = r.datasets.reduce((n, d) => n + d.skipped, 0);
   return (
-    `eval-sts: ${r.datasets.length} dataset(s), ${pairs} pairs, ${r.unique_sentences} unique sentences, ` +
+    `eval-sts: ${r.datasets.length} dataset(s), ${pairs} pairs${skipped > 0 ? ` (${skipped} invalid rows skipped)` : ''}, ${r.unique_sentences} unique sentences, ` +
     `cosine Spearman x100 ${formatScore100(r.average_cosine_spearman)} (average) with ${r.model}` +
     `${r.truncated > 0 ? `, ${r.truncated} truncated` : ''}${r.invalid_utf8_lines > 0 ? `, ${r.invalid_utf8_lines} lines with invalid UTF-8 replaced` : ''} in ${r.seconds.toFixed(1)} s`
   );

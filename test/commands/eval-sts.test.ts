@@ -195,6 +195,10 @@ describe('sbertkit eval-sts', () => {
     const skip = await runCli(['eval-sts', bad, '--model', modelDir, '--skip-invalid', '--format', 'json', '--quiet']);
     assert.equal(skip.code, 0, skip.stderr);
     assert.equal(JSON.parse(skip.stdout).datasets[0].skipped, 1);
+    // The human summary says so too, so a smaller pair count is not a surprise.
+    const told = await runCli(['eval-sts', bad, '--model', modelDir, '--skip-invalid']);
+    assert.equal(told.code, 0, told.stderr);
+    assert.match(told.stderr, /eval-sts: 1 dataset\(s\), 4 pairs \(1 invalid rows skipped\),/);
   });
 
   test('STS-B test: original CSV and TSV agree (shared data)', {skip: sharedDir() ? false : 'shared STS-B data not present (../shared/data/stsb)'}, async () => {
