@@ -3,17 +3,9 @@
  * pairs in float64 from the raw vectors, with none of the product's lists, blocks or stages.
  */
 
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
+import {cosine} from '../helpers/vector-math.js';
+
+export {cosine};
 
 export interface RefDecision {
   /** 'kept', 'exact' or 'semantic'. */

@@ -8,7 +8,7 @@ import {detectVectorFormat, STDIN, type TextFormat} from '../../io/formats.js';
 import {replayableInput} from '../../io/input/replayable.js';
 import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
 import {textFormatOf} from '../../io/text/read-rows.js';
-import {openTexts} from '../../io/text/read-texts.js';
+import {openTexts, type TextSource} from '../../io/text/read-texts.js';
 import {readVectorMatrix} from '../../io/vectors/read-vectors.js';
 import type {VectorFileMetadata} from '../../io/vectors/types.js';
 import type {VectorFormat} from '../../io/formats.js';
@@ -103,6 +103,24 @@ async function readTextInput(options: DedupeInputOptions, replay: Replay): Promi
     idColumn: options.idColumn,
     onInvalidUtf8: options.onInvalidUtf8,
   });
+  const {ids, texts, starts, ends} = await collectTexts(source);
+  return {
+    kind: 'texts',
+    file: replay.file,
+    path: replay.path,
+    format,
+    ids,
+    texts,
+    headerEndLine: source.headerEndLine,
+    startLines: Int32Array.from(starts),
+    endLines: Int32Array.from(ends),
+    invalidUtf8Lines: source.invalidUtf8Lines,
+    cleanup: replay.cleanup,
+  };
+}
+
+/** Every record of a text source (closed after): ids, texts, and the source lines each spans. */
+export async function collectTexts(source: TextSource): Promise<{ids: RowId[]; texts: string[]; starts: number[]; ends: number[]}> {
   const ids: RowId[] = [];
   const texts: string[] = [];
   const starts: number[] = [];
@@ -117,17 +135,5 @@ async function readTextInput(options: DedupeInputOptions, replay: Replay): Promi
   } finally {
     await source.close();
   }
-  return {
-    kind: 'texts',
-    file: replay.file,
-    path: replay.path,
-    format,
-    ids,
-    texts,
-    headerEndLine: source.headerEndLine,
-    startLines: Int32Array.from(starts),
-    endLines: Int32Array.from(ends),
-    invalidUtf8Lines: source.invalidUtf8Lines,
-    cleanup: replay.cleanup,
-  };
+  return {ids, texts, starts, ends};
 }

@@ -11,6 +11,7 @@ import {normalizeRowsInPlace} from '../../vectors/metric.js';
 import {searchTopK} from '../../vectors/search.js';
 import type {PipelineServices} from '../context.js';
 import {checkComparable, isVectorFilePath, loadVectors, type LoadedVectors} from '../vector-input.js';
+import {collectTexts} from './input.js';
 import type {DedupeOptions} from './types.js';
 
 export interface References {
@@ -109,16 +110,7 @@ export async function loadReferences(
 /** A text reference under --exact-only: its texts and ids, with no vectors. */
 async function readReferenceTexts(file: string, textColumn: string | undefined): Promise<LoadedVectors> {
   const source = await openTexts(file, {textColumn});
-  const ids: RowId[] = [];
-  const texts: string[] = [];
-  try {
-    for await (const record of source.records) {
-      ids.push(record.id);
-      texts.push(record.text);
-    }
-  } finally {
-    await source.close();
-  }
+  const {ids, texts} = await collectTexts(source);
   return {file: source.file, kind: 'texts', vectors: new VectorMatrix(ids, 0, new Float32Array(0)), texts, model: undefined, stats: emptyStats()};
 }
 
