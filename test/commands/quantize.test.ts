@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import {copyFile, cp, mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises';
 import {join, relative} from 'node:path';
 import {before, describe, test} from 'node:test';
-import {decodeModel} from '../../src/onnx/model-proto.js';
+import {decodeModel, encodeModel} from '../../src/onnx/model-proto.js';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
@@ -227,6 +227,22 @@ describe('sbertkit quantize: bad input, one line, no output', () => {
     await writeFile(join(bad, 'onnx/model.onnx'), 'this is not a protobuf model\n');
     const target = join(dir, 'bad-out');
     await fails([bad, '-o', target], 3, /^sbertkit quantize: .*bad-model\/onnx\/model\.onnx: not an ONNX model/);
+    await assert.rejects(stat(target));
+  });
+
+  test('a graph with external data: exit 3 naming it, no output folder', async () => {
+    const external = join(dir, 'external-model');
+    await cp(src, external, {recursive: true});
+    const graphPath = join(external, 'onnx/model.onnx');
+    const model = decodeModel(await readFile(graphPath), graphPath);
+    const weight = model.graph!.initializer!.find((t) => t.name!.endsWith('query.weight'))!;
+    await writeFile(join(external, 'onnx/model.onnx_data'), weight.rawData!);
+    weight.rawData = new Uint8Array(0);
+    weight.dataLocation = 1;
+    weight.externalData = [{key: 'location', value: 'model.onnx_data'}, {key: 'offset', value: '0'}, {key: 'length', value: String((await stat(join(external, 'onnx/model.onnx_data'))).size)}];
+    await writeFile(graphPath, encodeModel(model));
+    const target = join(dir, 'external-out');
+    await fails([external, '-o', target, '--sample', sample], 3, /external-model\/onnx\/model\.onnx: the graph keeps its weights in external data files/);
     await assert.rejects(stat(target));
   });
 
