@@ -103,7 +103,7 @@ export function quantizeDynamic(model: OnnxNs.IModelProto, options: DynamicQuant
     'sbertkit.quantization.nodes': String(report.quantizedNodes),
     ...options.metadata,
   };
-  const metadataProps = [...(model.metadataProps ?? []).filter((p) => !(p.key! in metadata)), ...Object.entries(metadata).map(([key, value]) => ({key, value}))];
+  const metadataProps = [...(model.metadataProps ?? []).filter((p) => !Object.hasOwn(metadata, p.key ?? '')), ...Object.entries(metadata).map(([key, value]) => ({key, value}))];
   const out = onnx.ModelProto.create({...model, graph: onnx.GraphProto.create({...graph, node: nodes, initializer}), metadataProps});
   return {model: out, report};
 }
