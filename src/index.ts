@@ -61,3 +61,8 @@ export {runSimilarity, type PairsOptions, type SearchOptions as SimilaritySearch
 export {runMineParaphrases, type MineOptions, type MineResult} from './pipelines/mine-paraphrases.js';
 export {runCluster, type ClusterOptions, type ClusterResult} from './pipelines/cluster.js';
 export {runDedupe, type DedupeOptions, type DedupeResult} from './pipelines/dedupe/run.js';
+export {runQuantize, type QuantizeOptions, type QuantizeResult} from './pipelines/quantize/run.js';
+
+// onnx graph rewriting
+export {quantizeDynamic, type DynamicQuantizeOptions, type DynamicQuantizeReport} from './onnx/quantize.js';
+export {decodeModel, encodeModel} from './onnx/model-proto.js';
