@@ -10,6 +10,7 @@ import {fromHalfBits, toHalfBits} from '../../src/vectors/half-float.js';
 import {BitMatrix} from '../../src/vectors/packed-bits.js';
 import {RangeTracker, vectorDecoder, VectorQuantizer, type Precision, type QuantizationRanges} from '../../src/vectors/quantize.js';
 import {mulberry32} from '../helpers/prng.js';
+import {referenceLevels, referencePack} from '../helpers/reference-quantize.js';
 
 /**
  * Made with numpy 2.4 by the formulas of sentence_transformers/quantization.py (ranges from the
@@ -64,7 +65,13 @@ const rows = NUMPY.embeddings.map((row) => Float32Array.from(row));
 function trackedRanges(vectors: readonly Float32Array[]): QuantizationRanges {
   const tracker = new RangeTracker(vectors[0]!.length);
   for (const v of vectors) tracker.add(v);
-  return tracker.ranges()!;
+  const ranges = tracker.ranges()!;
+  // The tracker against a plain min/max.
+  for (let i = 0; i < ranges.min.length; i++) {
+    assert.equal(ranges.min[i], Math.min(...vectors.map((v) => v[i]!)));
+    assert.equal(ranges.max[i], Math.max(...vectors.map((v) => v[i]!)));
+  }
+  return ranges;
 }
 
 describe("quantize: sentence-transformers' quantize_embeddings as run by numpy", () => {
@@ -77,38 +84,6 @@ describe("quantize: sentence-transformers' quantize_embeddings as run by numpy",
     });
   }
 });
-
-/** The reference quantizer: numpy's float32 arithmetic done through a one-element Float32Array. */
-function referenceLevels(x: Float32Array, ranges: QuantizationRanges, signed: boolean): {levels: number[]; clipped: number} {
-  const f = new Float32Array(1);
-  const f32 = (v: number): number => ((f[0] = v), f[0]);
-  let clipped = 0;
-  const levels = Array.from(x, (value, i) => {
-    const step = f32(f32(ranges.max[i]! - ranges.min[i]!) / 255);
-    const [low, high] = signed ? [-128, 127] : [0, 255];
-    if (step === 0) {
-      if (value !== ranges.min[i]) clipped++;
-      return low;
-    }
-    let scaled = f32(f32(value - ranges.min[i]!) / step);
-    if (signed) scaled = f32(scaled - 128);
-    // numpy's astype truncates toward zero (+ 0 turns Math.ceil's -0 into 0).
-    const level = (scaled < 0 ? Math.ceil(scaled) : Math.floor(scaled)) + 0;
-    if (level < low || level > high) {
-      clipped++;
-      return level < low ? low : high;
-    }
-    return level;
-  });
-  return {levels, clipped};
-}
-
-/** np.packbits of x > 0 on one row, built as strings of bits. */
-function referencePack(x: Float32Array): number[] {
-  let bits = Array.from(x, (v) => (v > 0 ? '1' : '0')).join('');
-  bits = bits.padEnd(Math.ceil(bits.length / 8) * 8, '0');
-  return Array.from({length: bits.length / 8}, (_, b) => parseInt(bits.slice(b * 8, b * 8 + 8), 2));
-}
 
 function seededRows(count: number, dimension: number, seed: number, scale = 1): Float32Array[] {
   const rand = mulberry32(seed);
