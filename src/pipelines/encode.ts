@@ -20,7 +20,7 @@ import type {VectorFileMetadata, VectorRecord} from '../io/vectors/types.js';
 import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
 import {openVectors} from '../io/vectors/read-vectors.js';
 import {EXIT, SbertkitError} from '../errors.js';
-import {needsRanges, RangeTracker, VectorQuantizer, type Precision, type QuantizationRanges} from '../vectors/quantize.js';
+import {needsRanges, PRECISIONS, RangeTracker, VectorQuantizer, type Precision, type QuantizationRanges} from '../vectors/quantize.js';
 import {secondsSince, type PipelineServices} from './context.js';
 import {checkComparable} from './vector-input.js';
 
@@ -247,15 +247,16 @@ export async function encodeToVectorFile(
   }
 }
 
-/** --calibration and --calibration-rows only mean something for int8/uint8. */
+/** A known precision; --calibration and --calibration-rows only mean something for int8/uint8. */
 function checkPrecisionOptions(options: EncodeOptions): void {
   const precision = options.precision ?? 'float32';
+  if (!PRECISIONS.includes(precision)) throw new SbertkitError(`unknown precision '${precision}'; use ${PRECISIONS.join(', ')}`, {exitCode: EXIT.BAD_INPUT});
+  if (options.calibrationRows !== undefined && (!Number.isInteger(options.calibrationRows) || options.calibrationRows < 1)) {
+    throw new SbertkitError(`--calibration-rows must be a positive integer, got ${options.calibrationRows}`, {exitCode: EXIT.BAD_INPUT});
+  }
   if (needsRanges(precision)) return;
   for (const [flag, value] of [['--calibration', options.calibration], ['--calibration-rows', options.calibrationRows]] as const) {
     if (value !== undefined) throw new SbertkitError(`${flag} is for --precision int8 or uint8 (their ranges), not ${precision}`, {exitCode: EXIT.BAD_INPUT});
-  }
-  if (options.calibrationRows !== undefined && (!Number.isInteger(options.calibrationRows) || options.calibrationRows < 1)) {
-    throw new SbertkitError(`--calibration-rows must be a positive integer, got ${options.calibrationRows}`, {exitCode: EXIT.BAD_INPUT});
   }
 }
 

@@ -123,6 +123,21 @@ describe('encode --precision int8/uint8: where the ranges come from', () => {
   });
 });
 
+describe('encode --precision int8 of an empty input', () => {
+  test('a valid empty file, without ranges, that reads back', async () => {
+    await writeFile(join(dir, 'empty.txt'), '');
+    const out = join(dir, 'empty-int8.parquet');
+    const r = await encode([join(dir, 'empty.txt'), '--precision', 'int8', '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([result(r.stdout).result.rows, result(r.stdout).result.calibration], [0, 'all 0 rows of the input']);
+    assert.deepEqual(await parquetVectors(out), []);
+    const metadata = await parquetMetadata(out);
+    assert.deepEqual([metadata['sbertkit.precision'], metadata['sbertkit.ranges']], ['int8', undefined]);
+    const search = await runCli(['mine-paraphrases', out, '--quiet'], {env});
+    assert.deepEqual([search.code, search.stdout], [0, '']);
+  });
+});
+
 describe('encode --precision binary, searched by Hamming distance', () => {
   /** The naive Hamming top-k of each query's signs over the corpus' signs, ties to the lower row. */
   function naiveTop(k: number): number[][] {
