@@ -3,20 +3,27 @@ import {SbertkitCommand} from '../src/cli/base-command.js';
 import {textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
-import {encodeSummary, runEncode, type EncodeResult} from '../src/pipelines/encode.js';
+import {DEFAULT_CALIBRATION_ROWS, encodeSummary, runEncode, type EncodeResult} from '../src/pipelines/encode.js';
+import {PRECISIONS} from '../src/vectors/quantize.js';
 
 export default class Encode extends SbertkitCommand<EncodeResult> {
   static override summary = 'Embed texts from CSV/TSV/JSONL/txt into a Parquet, Arrow or JSONL vector file.';
   static override description = `Streams INPUT (a file or - for stdin) through the shared encoder and writes one vector per row.
 Texts are read in windows, sorted by token length and batched under a token budget; output keeps input order.
 Output format comes from the OUTPUT extension (.parquet, .arrow, .arrows, .jsonl), else --format; stdout defaults to JSONL.
-Texts longer than the model's max_seq_length are truncated and counted in the summary.`;
+Texts longer than the model's max_seq_length are truncated and counted in the summary.
+--precision stores compact vectors as sentence-transformers' quantize_embeddings does: float16 (2x
+smaller), int8/uint8 (4x; per dimension ranges from --calibration FILE, else from the first
+--calibration-rows rows, kept in the file's metadata), binary/ubinary (32x; sign bits, 8 per byte).
+Readers turn them back into floats; similarity and mine-paraphrases search binary files by Hamming distance.`;
 
   static override examples = [
     {description: 'Embed a CSV column into Parquet with the built-in model', command: '<%= config.bin %> <%= command.id %> reviews.csv --text-column body -o reviews.parquet'},
     {description: 'Pipe plain text lines in, JSONL vectors out', command: 'cat sentences.txt | <%= config.bin %> <%= command.id %> - --input-format txt > vectors.jsonl'},
     {description: 'Keep an id and extra columns, with a hub model', command: '<%= config.bin %> <%= command.id %> docs.jsonl --id-column doc_id --keep-columns title,lang --model sentence-transformers/all-MiniLM-L6-v2 -o docs.arrow'},
     {description: 'Machine-readable result for scripts', command: '<%= config.bin %> <%= command.id %> texts.tsv -o out.parquet --json'},
+    {description: 'int8 vectors, 4x smaller, with ranges from a calibration sample', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision int8 --calibration sample.parquet -o corpus.parquet'},
+    {description: 'Binary vectors, 32x smaller, for Hamming search', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision binary -o corpus.parquet'},
   ];
 
   static override args = {
@@ -31,6 +38,9 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
     'input-format': Flags.option({description: 'Input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
     format: Flags.option({description: 'Output format when the extension does not tell.', options: VECTOR_FORMATS})(),
     quote: Flags.boolean({description: 'Honour double quotes in TSV input (off by default: TSV sentences often contain ").', default: false}),
+    precision: Flags.option({description: 'How vectors are stored: float32, float16 (2x smaller), int8/uint8 (4x), binary/ubinary (32x, sign bits).', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
+    calibration: Flags.string({description: 'int8/uint8: a vector file (float vectors of the same model) whose per dimension min/max are the ranges.', exclusive: ['calibration-rows'], helpGroup: 'PRECISION'}),
+    'calibration-rows': Flags.integer({description: `int8/uint8 without --calibration: take the ranges from this many first rows, held in memory until encoded [default: ${DEFAULT_CALIBRATION_ROWS}].`, min: 1, helpGroup: 'PRECISION'}),
     ...textInputFlags,
     ...modelFlags,
   };
@@ -49,6 +59,9 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
         keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
         quote: flags.quote,
         onInvalidUtf8: flags['on-invalid-utf8'],
+        precision: flags.precision,
+        calibration: flags.calibration,
+        calibrationRows: flags['calibration-rows'],
       },
       this.services(flags),
     );

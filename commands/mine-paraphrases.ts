@@ -13,7 +13,8 @@ export default class MineParaphrases extends SbertkitCommand<MineResult> {
 pairs without duplicates, best score first, exactly --max-pairs of them when that many exist (0 = all).
 INPUT is texts to encode (csv, tsv, jsonl, txt) or a vector file written by encode (.parquet, .arrow,
 .arrows, or --vectors), which is searched without re-encoding. The search is exact and blocked: memory
-stays bounded by the blocks and top-k x rows, never rows squared.`;
+stays bounded by the blocks and top-k x rows, never rows squared. A binary vector file (encode
+--precision binary|ubinary) is compared by Hamming distance, scored as the --metric of the +1/-1 vectors.`;
 
   static override examples = [
     {description: 'Top pairs of a CSV column', command: '<%= config.bin %> <%= command.id %> questions.csv --text-column question -o pairs.csv'},

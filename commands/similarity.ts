@@ -16,7 +16,10 @@ Search mode (--corpus with --query or --queries): for each query its --top-k cor
 sentence-transformers' semantic_search: query_id, rank, corpus_id, score and the texts when known.
 Corpus and queries are texts to encode or vector files written by encode (.parquet, .arrow, .arrows,
 or --vectors), which are searched without re-encoding. Scores are similarities for every --metric
-(euclidean and manhattan are negated distances; manhattan runs a slower scalar path).`;
+(euclidean and manhattan are negated distances; manhattan runs a slower scalar path).
+A binary corpus (encode --precision binary|ubinary) is searched by Hamming distance against the
+queries' signs, scored as the --metric of the +1/-1 vectors; --rescore N rescores each query's N
+nearest rows with the float query.`;
 
   static override examples = [
     {description: 'Score each row of a TSV of pairs', command: '<%= config.bin %> <%= command.id %> pairs.tsv --column1 sentence1 --column2 sentence2 -o scored.tsv'},
@@ -39,6 +42,7 @@ or --vectors), which are searched without re-encoding. Scores are similarities f
     'id-column': Flags.string({description: 'Search mode: the id column of the corpus and query files (default: row numbers).', helpGroup: 'SEARCH'}),
     vectors: Flags.boolean({description: 'Search mode: read --corpus and --queries as vector files whatever their extension.', default: false, helpGroup: 'SEARCH'}),
     'no-text': Flags.boolean({description: 'Search mode: leave the query_text/corpus_text columns out.', default: false, helpGroup: 'SEARCH'}),
+    rescore: Flags.integer({description: 'Search mode, binary corpus: rescore each query\'s N nearest rows by Hamming distance with the float query (N below --top-k counts as --top-k).', min: 1, helpGroup: 'SEARCH'}),
     output: Flags.string({char: 'o', description: 'Output file (.csv, .tsv, .jsonl, .parquet, .arrow) or - for stdout (JSONL).', default: STDIN}),
     format: Flags.option({description: 'Output format when the extension does not tell.', options: ROW_FORMATS})(),
     metric: Flags.option({description: 'Similarity (higher is closer).', options: METRICS, default: 'cosine' as const})(),
@@ -61,7 +65,7 @@ or --vectors), which are searched without re-encoding. Scores are similarities f
     if ((flags.query === undefined) === (flags.queries === undefined)) throw new SbertkitError('search mode needs either --query or --queries (not both)', {exitCode: EXIT.BAD_INPUT});
     const file = (input: string) => ({input, vectors: flags.vectors, textColumn: flags['text-column'], idColumn: flags['id-column'], inputFormat: flags['input-format']});
     return runSimilarity(
-      {mode: 'search', ...common, corpus: file(flags.corpus), queries: flags.query !== undefined ? {texts: flags.query} : file(flags.queries!), topK: flags['top-k'], model: flags.model, noText: flags['no-text'], backend: searchBackend(flags), index: flags.index, saveIndex: flags['save-index']},
+      {mode: 'search', ...common, corpus: file(flags.corpus), queries: flags.query !== undefined ? {texts: flags.query} : file(flags.queries!), topK: flags['top-k'], model: flags.model, noText: flags['no-text'], backend: searchBackend(flags), index: flags.index, saveIndex: flags['save-index'], rescore: flags.rescore},
       this.services(flags),
     );
   }

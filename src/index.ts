@@ -19,6 +19,9 @@ export {exactSearch, type ExactSearchOptions} from './vectors/exact-search.js';
 export {searchTopK, type SearchOptions, type SearchBackend} from './vectors/search.js';
 export {AnnIndex} from './vectors/ann-index.js';
 export {TopK} from './vectors/top-k.js';
+export {BitMatrix, packSigns, unpackSigns} from './vectors/packed-bits.js';
+export {PRECISIONS, RangeTracker, VectorQuantizer, vectorDecoder, type Precision, type QuantizationRanges} from './vectors/quantize.js';
+export {hammingSearch, hammingScore, type HammingSearchOptions} from './vectors/hamming-search.js';
 
 // encoder
 export {Encoder, ENCODER_DEFAULTS} from './encoder/encoder.js';

@@ -1,6 +1,13 @@
 /**
  * The encode pipeline: text source -> encoder -> vector file. Input, columns and output are checked
  * before the model loads, so bad input fails in milliseconds; the output appears only on success.
+ *
+ * --precision stores compact vectors (src/vectors/quantize.ts). int8/uint8 need per dimension ranges:
+ * from --calibration FILE (a vector file, read before the model loads), else from the first
+ * --calibration-rows rows of the input itself (default 10,000), held in memory until they are all
+ * encoded, so the run stays one streaming pass; when the input has no more rows than that, the
+ * ranges are those of all of it, exactly sentence-transformers' quantize_embeddings without
+ * calibration. Later rows outside the ranges are clipped and counted (`clipped`).
  */
 import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../encoder/types.js';
 import type {InvalidUtf8Policy} from '../io/input/utf8.js';
@@ -11,7 +18,14 @@ import {resolveRowFormat} from '../io/rows/write-rows.js';
 import {openTexts, type TextSource} from '../io/text/read-texts.js';
 import type {VectorFileMetadata, VectorRecord} from '../io/vectors/types.js';
 import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
+import {openVectors} from '../io/vectors/read-vectors.js';
+import {EXIT, SbertkitError} from '../errors.js';
+import {needsRanges, PRECISIONS, RangeTracker, VectorQuantizer, type Precision, type QuantizationRanges} from '../vectors/quantize.js';
 import {secondsSince, type PipelineServices} from './context.js';
+import {checkComparable} from './vector-input.js';
+
+/** Rows whose ranges calibrate int8/uint8 when no --calibration file is given. */
+export const DEFAULT_CALIBRATION_ROWS = 10_000;
 
 export interface EncodeOptions {
   input: string;
@@ -30,6 +44,12 @@ export interface EncodeOptions {
   stdout?: NodeJS.WritableStream;
   /** Rows written per writer call. */
   writeChunk?: number;
+  /** How vectors are stored (default float32). */
+  precision?: Precision;
+  /** int8/uint8: a vector file whose per dimension min/max are the ranges. */
+  calibration?: string;
+  /** int8/uint8 without --calibration: the ranges come from this many first rows (default 10,000). */
+  calibrationRows?: number;
 }
 
 export interface EncodeResult {
@@ -50,24 +70,37 @@ export interface EncodeResult {
   rows_per_second: number;
   /** True when stdout's reader went away (e.g. `| head`) and encoding stopped without error. */
   stopped_early: boolean;
+  precision: Precision;
+  /** int8/uint8: where the ranges came from (also in the file's sbertkit.calibration metadata). */
+  calibration?: string;
+  /** Values outside the int8/uint8 ranges (or beyond float16's +-65504) that were clipped. */
+  clipped: number;
 }
 
 export async function runEncode(options: EncodeOptions, services: PipelineServices): Promise<EncodeResult> {
   const started = performance.now();
+  checkPrecisionOptions(options);
   const source = await openEncodeSource(options);
   const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
   if (options.input === STDIN && stdin.isTTY) services.status('reading texts from the terminal (one per line; Ctrl-D to end)');
   let encoder: SentenceEncoder;
+  let calibration: Calibration | undefined;
   try {
+    if (options.calibration !== undefined) calibration = await readCalibration(options.calibration);
     encoder = await services.loadEncoder();
   } catch (error) {
     await source.close();
     throw error;
   }
+  const precision = options.precision ?? 'float32';
+  if (precision !== 'float32' && precision !== 'float16' && encodeOutputFormat(options.output, options.format) === 'jsonl') {
+    services.warn(`JSONL has no place for metadata: the ${precision} vectors are written as integers without their precision${needsRanges(precision) ? ' and ranges' : ''}, and read back as those integers; write Parquet or Arrow to read them back as vectors`);
+  }
   // Created after the model loads so conversion/download messages do not collide with the bar.
   const progress = services.progress('encoding', 'texts');
   try {
-    const written = await encodeToVectorFile(encoder, source, {...options, onBatch: (rows) => progress.increment(rows)});
+    if (calibration !== undefined) checkCalibration(calibration, encoder);
+    const written = await encodeToVectorFile(encoder, source, {...options, ranges: calibration?.ranges, calibrationSource: calibration?.description, onBatch: (rows) => progress.increment(rows)});
     progress.stop();
     const seconds = secondsSince(started);
     return {
@@ -84,7 +117,14 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
       seconds,
       rows_per_second: Number((seconds > 0 ? written.stats.rows / seconds : 0).toFixed(1)),
       stopped_early: written.stoppedEarly,
+      precision,
+      ...(written.calibration !== undefined ? {calibration: written.calibration} : {}),
+      clipped: written.clipped,
     };
+  } catch (error) {
+    // encodeToVectorFile closes the source itself; a failed calibration check comes before it.
+    await source.close();
+    throw error;
   } finally {
     progress.stop();
     await encoder.close();
@@ -96,7 +136,10 @@ export function encodeSummary(r: EncodeResult): string {
   const truncated = r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated';
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
   const replaced = r.invalid_utf8_lines > 0 ? `, ${r.invalid_utf8_lines} lines with invalid UTF-8 replaced` : '';
-  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}${replaced}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
+  const calibration = r.calibration !== undefined ? `, ranges from ${r.calibration}` : '';
+  const clipped = r.clipped > 0 ? `, ${r.clipped} values clipped` : '';
+  const precision = r.precision !== 'float32' ? ` as ${r.precision}${calibration}${clipped}` : '';
+  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}${replaced}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${precision}${stopped}`;
 }
 
 /** The output format: --format, else the extension; stdout defaults to JSONL. */
@@ -128,47 +171,135 @@ export interface EncodeToFileResult {
   stats: EncodeStats;
   /** True when stdout's reader went away and we stopped without error. */
   stoppedEarly: boolean;
+  /** int8/uint8: where the ranges came from. */
+  calibration?: string;
+  /** Values the quantizer clipped. */
+  clipped: number;
 }
 
-/** Encodes every record of `source` and writes the vector file; the output appears only on success. */
+/**
+ * Encodes every record of `source` and writes the vector file; the output appears only on success.
+ * int8/uint8 without `ranges` take them from the first calibrationRows rows: the writer opens once
+ * they are encoded (or the input ends), and those rows wait in memory until then.
+ */
 export async function encodeToVectorFile(
   encoder: SentenceEncoder,
   source: TextSource,
-  options: EncodeOptions & {onBatch?: (rows: number) => void},
+  options: EncodeOptions & {onBatch?: (rows: number) => void; ranges?: QuantizationRanges; calibrationSource?: string},
 ): Promise<EncodeToFileResult> {
   const format = encodeOutputFormat(options.output, options.format);
   const chunk = options.writeChunk ?? 1024;
+  const precision = options.precision ?? 'float32';
+  const calibrationRows = options.calibrationRows ?? DEFAULT_CALIBRATION_ROWS;
+  const tracker = needsRanges(precision) && options.ranges === undefined ? new RangeTracker(encoder.dimension) : undefined;
   const stats = emptyStats();
   let writer: VectorWriter | undefined;
-  try {
-    writer = await openVectorWriter(options.output, {
+  let quantizer: VectorQuantizer | undefined;
+  let calibration = needsRanges(precision) ? options.calibrationSource : undefined;
+  const open = async (ranges: QuantizationRanges | undefined): Promise<VectorWriter> => {
+    quantizer = precision === 'float32' ? undefined : new VectorQuantizer(precision, encoder.dimension, ranges);
+    return openVectorWriter(options.output, {
       format,
       dimension: encoder.dimension,
       idType: options.idColumn ? 'string' : 'int',
       fieldNames: options.keepColumns ?? [],
-      metadata: vectorFileMetadata(encoder),
+      metadata: {...vectorFileMetadata(encoder), 'sbertkit.precision': precision},
       stdout: options.stdout,
+      quantizer,
+      calibration,
     });
+  };
+  try {
+    if (tracker === undefined) writer = await open(options.ranges);
     let pending: VectorRecord[] = [];
     for await (const embedded of encoder.embedStream(source.records, {onBatch: options.onBatch})) {
       addStats(stats, embedded.stats);
-      embedded.records.forEach((record, i) => pending.push({id: record.id, vector: embedded.vectors.row(i), fields: record.fields}));
+      embedded.records.forEach((record, i) => {
+        const vector = embedded.vectors.row(i);
+        if (writer === undefined && tracker!.rows < calibrationRows) tracker!.add(vector);
+        pending.push({id: record.id, vector, fields: record.fields});
+      });
+      if (writer === undefined) {
+        if (tracker!.rows < calibrationRows) continue;
+        calibration = `the first ${calibrationRows} rows of the input`;
+        writer = await open(tracker!.ranges());
+      }
       while (pending.length >= chunk && !writer.closed) {
         await writer.write(pending.slice(0, chunk));
         pending = pending.slice(chunk);
       }
       if (writer.closed) break;
     }
+    if (writer === undefined) {
+      // The input ended within the calibration rows: the ranges are those of all of it.
+      calibration = `all ${tracker!.rows} rows of the input`;
+      writer = await open(tracker!.ranges());
+    }
     if (pending.length > 0 && !writer.closed) await writer.write(pending);
     const stoppedEarly = writer.closed;
     await writer.commit();
-    return {format, stats, stoppedEarly};
+    return {format, stats, stoppedEarly, ...(calibration !== undefined ? {calibration} : {}), clipped: quantizer?.clipped ?? 0};
   } catch (error) {
     await writer?.abort();
     throw error;
   } finally {
     await source.close();
   }
+}
+
+/** A known precision; --calibration and --calibration-rows only mean something for int8/uint8. */
+function checkPrecisionOptions(options: EncodeOptions): void {
+  const precision = options.precision ?? 'float32';
+  if (!PRECISIONS.includes(precision)) throw new SbertkitError(`unknown precision '${precision}'; use ${PRECISIONS.join(', ')}`, {exitCode: EXIT.BAD_INPUT});
+  if (options.calibrationRows !== undefined && (!Number.isInteger(options.calibrationRows) || options.calibrationRows < 1)) {
+    throw new SbertkitError(`--calibration-rows must be a positive integer, got ${options.calibrationRows}`, {exitCode: EXIT.BAD_INPUT});
+  }
+  if (needsRanges(precision)) return;
+  for (const [flag, value] of [['--calibration', options.calibration], ['--calibration-rows', options.calibrationRows]] as const) {
+    if (value !== undefined) throw new SbertkitError(`${flag} is for --precision int8 or uint8 (their ranges), not ${precision}`, {exitCode: EXIT.BAD_INPUT});
+  }
+}
+
+interface Calibration {
+  file: string;
+  ranges: QuantizationRanges;
+  rows: number;
+  dimension: number;
+  model: string | undefined;
+  /** "calib.parquet (5000 rows)", for the summary and the metadata. */
+  description: string;
+}
+
+/** The per dimension min/max of a calibration vector file, read batch by batch (float vectors only). */
+async function readCalibration(path: string): Promise<Calibration> {
+  const source = await openVectors(path);
+  const fail = (message: string): SbertkitError => new SbertkitError(message, {file: source.file, exitCode: EXIT.BAD_INPUT});
+  let tracker: RangeTracker | undefined;
+  try {
+    if (source.precision !== 'float32' && source.precision !== 'float16') {
+      throw fail(`calibration vectors must be floats (float32 or float16), this file holds ${source.precision} vectors`);
+    }
+    for await (const batch of source.batches) {
+      tracker ??= new RangeTracker(source.dimension);
+      for (let i = 0; i < batch.vectors.rows; i++) tracker.add(batch.vectors.row(i));
+    }
+  } finally {
+    await source.close();
+  }
+  const ranges = tracker?.ranges();
+  if (tracker === undefined || ranges === undefined) throw fail('the calibration file has no vectors');
+  return {file: source.file, ranges, rows: tracker.rows, dimension: source.dimension, model: source.metadata['sbertkit.model'], description: `${source.file} (${tracker.rows} rows)`};
+}
+
+/** Calibration vectors must be of the encoder's dimension and, when the file says, of its model. */
+function checkCalibration(calibration: Calibration, encoder: SentenceEncoder): void {
+  if (calibration.dimension !== encoder.dimension) {
+    throw new SbertkitError(`calibration vectors have dimension ${calibration.dimension}, the model's have ${encoder.dimension}`, {file: calibration.file, exitCode: EXIT.BAD_INPUT});
+  }
+  checkComparable([
+    {file: 'the input', kind: 'texts', vectors: {rows: 1, dimension: encoder.dimension}, model: encoder.spec.name},
+    {file: calibration.file, kind: 'vectors', vectors: {rows: calibration.rows, dimension: calibration.dimension}, model: calibration.model},
+  ]);
 }
 
 /** Schema metadata that tells a reader which model made the vectors. */

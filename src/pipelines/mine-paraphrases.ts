@@ -44,7 +44,8 @@ export interface MineResult {
   model: string | undefined;
   metric: Metric;
   top_k: number;
-  backend: 'exact' | 'ann';
+  /** 'hamming' for a binary vector file (encode --precision binary|ubinary). */
+  backend: 'exact' | 'ann' | 'hamming';
   truncated: number;
   seconds: number;
   stopped_early: boolean;
@@ -55,7 +56,8 @@ export async function runMineParaphrases(options: MineOptions, services: Pipelin
   const format = resolveRowFormat(options.output, options.format, 'jsonl');
   await refuseOutputOverInput(options.output, [options.input]);
   await checkOutputWritable(options.output);
-  const loaded = await loadSingleInput(options, services.loadEncoder);
+  // A binary vector file stays packed: rows are compared by Hamming distance.
+  const loaded = await loadSingleInput(options, services.loadEncoder, true);
 
   const {vectors, texts} = loaded;
   const {top: neighbours, backend} = await searchWithProgress(

@@ -7,7 +7,8 @@
  *   windows, so memory stays constant however long the input is.
  * - Search: for each query, its top-k corpus rows (sentence-transformers' semantic_search): query_id,
  *   rank, corpus_id, score, and the texts when known. Corpus and queries are texts to encode or vector
- *   files; the search is src/vectors' exact blocked search.
+ *   files; the search is src/vectors' exact blocked search, or, for a binary corpus (encode
+ *   --precision binary|ubinary), Hamming search with optional float rescoring (--rescore).
  */
 import type {SentenceEncoder} from '../encoder/types.js';
 import {EXIT, SbertkitError} from '../errors.js';
@@ -21,7 +22,7 @@ import type {Row} from '../io/text/types.js';
 import type {SearchBackend} from '../vectors/search.js';
 import {similarity, type Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
-import {checkComparable, isVectorFilePath, loadTexts, loadVectors, type LoadedVectors, type VectorInputOptions} from './vector-input.js';
+import {checkComparable, isVectorFilePath, loadSearchVectors, loadTexts, loadVectors, type LoadedVectors, type SearchMatrix, type VectorInputOptions} from './vector-input.js';
 import {idColumn, searchWithProgress} from './vector-search.js';
 
 interface CommonOptions {
@@ -61,6 +62,8 @@ export interface SearchOptions extends CommonOptions {
   /** Reuse a saved ANN index of the corpus / save the one built. */
   index?: string;
   saveIndex?: string;
+  /** Binary corpus: rescore this many Hamming candidates per query with the float query. */
+  rescore?: number;
 }
 
 export interface SimilarityResult {
@@ -73,9 +76,11 @@ export interface SimilarityResult {
   rows: number;
   /** Rows written (pairs kept, or hits). */
   written: number;
-  /** Search mode: corpus rows, and which search ran. */
+  /** Search mode: corpus rows, and which search ran ('hamming' for a binary corpus). */
   corpus?: number;
-  backend?: 'exact' | 'ann';
+  backend?: 'exact' | 'ann' | 'hamming';
+  /** Search mode, binary corpus: Hamming candidates rescored per query with the float query. */
+  rescored?: number;
   truncated: number;
   seconds: number;
   stopped_early: boolean;
@@ -185,21 +190,22 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
   await checkOutputWritable(options.output);
   let encoder: SentenceEncoder | undefined;
   const loadEncoder = async (): Promise<SentenceEncoder> => (encoder ??= await services.loadEncoder());
-  let corpus: LoadedVectors;
+  let corpus: LoadedVectors<SearchMatrix>;
   let queries: LoadedVectors;
   try {
-    corpus = await loadVectors(options.corpus, loadEncoder);
+    // A binary corpus stays packed bits; queries are floats (binary query files read as +1/-1).
+    corpus = await loadSearchVectors(options.corpus, loadEncoder);
     queries = 'texts' in options.queries ? await loadTexts(options.queries.texts, loadEncoder) : await loadVectors(options.queries, loadEncoder);
   } finally {
     await encoder?.close();
   }
-  const asked: LoadedVectors[] = options.model === undefined || encoder !== undefined ? [] : [{...corpus, file: '--model', model: options.model}];
+  const asked: LoadedVectors<SearchMatrix>[] = options.model === undefined || encoder !== undefined ? [] : [{...corpus, file: '--model', model: options.model}];
   checkComparable([corpus, queries, ...asked]);
 
   const {top, backend} = await searchWithProgress(
     queries.vectors,
     corpus.vectors,
-    {k: options.topK, metric: options.metric, backend: options.backend, index: options.index, saveIndex: options.saveIndex},
+    {k: options.topK, metric: options.metric, backend: options.backend, index: options.index, saveIndex: options.saveIndex, rescore: options.rescore},
     services,
   );
 
@@ -242,6 +248,7 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
       written,
       corpus: corpus.vectors.rows,
       backend,
+      ...(options.rescore !== undefined ? {rescored: options.rescore} : {}),
       truncated: corpus.stats.truncated + queries.stats.truncated,
       seconds: secondsSince(started),
       stopped_early: stoppedEarly,
@@ -253,7 +260,8 @@ async function runSearch(options: SearchOptions, services: PipelineServices): Pr
 }
 
 export function similaritySummary(r: SimilarityResult): string {
-  const what = r.mode === 'pairs' ? `scored ${r.rows} pairs (${r.written} written)` : `searched ${r.corpus} corpus rows (${r.backend}) for ${r.rows} queries (${r.written} hits)`;
+  const rescored = r.rescored !== undefined ? `, top ${r.rescored} rescored` : '';
+  const what = r.mode === 'pairs' ? `scored ${r.rows} pairs (${r.written} written)` : `searched ${r.corpus} corpus rows (${r.backend}${rescored}) for ${r.rows} queries (${r.written} hits)`;
   const truncated = r.truncated > 0 ? `, ${r.truncated} texts truncated` : '';
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
   return `similarity: ${what}, ${r.metric}, with ${r.model ?? 'unknown model'}${truncated} in ${r.seconds.toFixed(1)} s -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;

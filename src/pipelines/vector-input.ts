@@ -11,6 +11,8 @@ import {STDIN, STDIN_NAME, type TextFormat} from '../io/formats.js';
 import {openTexts} from '../io/text/read-texts.js';
 import {readVectorMatrix} from '../io/vectors/read-vectors.js';
 import {VectorMatrix, type RowId} from '../vectors/matrix.js';
+import type {BitMatrix} from '../vectors/packed-bits.js';
+import type {Precision} from '../vectors/quantize.js';
 
 export interface VectorInputOptions {
   input: string;
@@ -23,11 +25,16 @@ export interface VectorInputOptions {
   stdin?: NodeJS.ReadableStream;
 }
 
-export interface LoadedVectors {
+/** A LoadedVectors' matrix: floats, or packed bits for binary vector files loaded for search. */
+export type SearchMatrix = VectorMatrix | BitMatrix;
+
+export interface LoadedVectors<M extends SearchMatrix = VectorMatrix> {
   /** Path as given, or '<stdin>'. */
   file: string;
   kind: 'texts' | 'vectors';
-  vectors: VectorMatrix;
+  vectors: M;
+  /** How a vector file stores its vectors (undefined or 'float32' for texts). */
+  precision?: Precision;
   /** Row i's text, when known (texts, or a vector file with a kept text column). */
   texts: (string | undefined)[] | undefined;
   /** The model that made the vectors: the encoder's, or the vector file's sbertkit.model metadata. */
@@ -46,10 +53,20 @@ export function isVectorFilePath(path: string): boolean {
  * memo, so a corpus file of vectors and a query text share nothing they do not need.
  */
 export async function loadVectors(options: VectorInputOptions, encoder: () => Promise<SentenceEncoder>, onBatch?: (rows: number) => void): Promise<LoadedVectors> {
+  return loadAny(options, encoder, onBatch, false) as Promise<LoadedVectors>;
+}
+
+/** loadVectors for searching: binary vector files stay packed bits (searched by Hamming distance). */
+export async function loadSearchVectors(options: VectorInputOptions, encoder: () => Promise<SentenceEncoder>, onBatch?: (rows: number) => void): Promise<LoadedVectors<SearchMatrix>> {
+  return loadAny(options, encoder, onBatch, true);
+}
+
+async function loadAny(options: VectorInputOptions, encoder: () => Promise<SentenceEncoder>, onBatch: ((rows: number) => void) | undefined, packed: boolean): Promise<LoadedVectors<SearchMatrix>> {
   if (options.vectors || isVectorFilePath(options.input)) {
-    const table = await readVectorMatrix(options.input, {idColumn: options.idColumn, stdin: options.stdin});
+    const read = {idColumn: options.idColumn, stdin: options.stdin};
+    const table = packed ? await readVectorMatrix(options.input, {...read, binary: 'packed'}) : await readVectorMatrix(options.input, read);
     const texts = table.fields[options.textColumn ?? 'text'];
-    return {file: table.file, kind: 'vectors', vectors: table.vectors, texts, model: table.metadata['sbertkit.model'], stats: emptyStats()};
+    return {file: table.file, kind: 'vectors', vectors: table.vectors, precision: table.precision, texts, model: table.metadata['sbertkit.model'], stats: emptyStats()};
   }
   const source = await openTexts(options.input, {
     format: options.inputFormat ?? (options.input === STDIN ? 'txt' : undefined),
@@ -91,7 +108,7 @@ async function encodeAll(file: string, records: AsyncIterable<{id: RowId; text: 
     }
   }
   const stacked = VectorMatrix.concat(parts, encoder.dimension);
-  return {file, kind: 'texts', vectors: new VectorMatrix(ids, encoder.dimension, stacked.data), texts, model: encoder.spec.name, stats};
+  return {file, kind: 'texts', vectors: new VectorMatrix(ids, encoder.dimension, stacked.data), precision: 'float32', texts, model: encoder.spec.name, stats};
 }
 
 /**
@@ -99,7 +116,7 @@ async function encodeAll(file: string, records: AsyncIterable<{id: RowId; text: 
  * compared as written, except local folders, compared by folder name (the same folder may be given
  * as ./m and /abs/m in two runs).
  */
-export function checkComparable(inputs: readonly LoadedVectors[]): void {
+export function checkComparable(inputs: readonly (Pick<LoadedVectors, 'file' | 'kind' | 'model'> & {vectors: {rows: number; dimension: number}})[]): void {
   const withRows = inputs.filter((i) => i.vectors.rows > 0);
   const first = withRows[0];
   if (first === undefined) return;
@@ -131,11 +148,13 @@ function modelKey(name: string): string {
  * One input of a single-input command (mine-paraphrases, cluster): loaded with an encoder that is
  * loaded only for texts and closed right after, and checked against an explicit --model.
  */
-export async function loadSingleInput(options: VectorInputOptions & {model?: string}, loadEncoder: () => Promise<SentenceEncoder>): Promise<LoadedVectors> {
+export async function loadSingleInput(options: VectorInputOptions & {model?: string}, loadEncoder: () => Promise<SentenceEncoder>): Promise<LoadedVectors>;
+export async function loadSingleInput(options: VectorInputOptions & {model?: string}, loadEncoder: () => Promise<SentenceEncoder>, packed: true): Promise<LoadedVectors<SearchMatrix>>;
+export async function loadSingleInput(options: VectorInputOptions & {model?: string}, loadEncoder: () => Promise<SentenceEncoder>, packed = false): Promise<LoadedVectors<SearchMatrix>> {
   let encoder: SentenceEncoder | undefined;
-  let loaded: LoadedVectors;
+  let loaded: LoadedVectors<SearchMatrix>;
   try {
-    loaded = await loadVectors(options, async () => (encoder ??= await loadEncoder()));
+    loaded = await loadAny(options, async () => (encoder ??= await loadEncoder()), undefined, packed);
   } finally {
     await encoder?.close();
   }

@@ -4,13 +4,14 @@
  */
 import {column, type Column} from '../io/rows/types.js';
 import type {RowId, VectorMatrix} from '../vectors/matrix.js';
+import type {BitMatrix} from '../vectors/packed-bits.js';
 import {searchTopK, type SearchOptions, type SearchOutcome} from '../vectors/search.js';
 import type {PipelineServices} from './context.js';
 
 /** searchTopK with a progress bar over the query x corpus scores. */
 export async function searchWithProgress(
-  queries: VectorMatrix,
-  corpus: VectorMatrix,
+  queries: VectorMatrix | BitMatrix,
+  corpus: VectorMatrix | BitMatrix,
   options: Omit<SearchOptions, 'onProgress' | 'onStatus'>,
   services: Pick<PipelineServices, 'progress' | 'status'>,
 ): Promise<SearchOutcome> {

@@ -3,11 +3,14 @@
  * (usearch HNSW). 'auto' takes the exact path until queries x corpus reaches ANN_AUTO_PAIRS score
  * computations (2e10: minutes of products at 384-d on 2 cores), where building an index pays off,
  * and always for manhattan, which has no ANN metric. Asking to load or save an index means ANN.
+ * A binary corpus (packed sign bits) is always searched exactly by Hamming distance (hamming-search.ts).
  */
 import {EXIT, SbertkitError} from '../errors.js';
 import {AnnIndex, type AnnOptions} from './ann-index.js';
 import {checkSameDimension, exactSearch, type ExactSearchOptions} from './exact-search.js';
+import {hammingSearch} from './hamming-search.js';
 import type {VectorMatrix} from './matrix.js';
+import {BitMatrix} from './packed-bits.js';
 import type {TopK} from './top-k.js';
 
 export type SearchBackend = 'auto' | 'exact' | 'ann';
@@ -23,16 +26,30 @@ export interface SearchOptions extends ExactSearchOptions {
   ann?: Omit<AnnOptions, 'metric'>;
   /** Status lines ("building the index..."), since usearch blocks the event loop while it works. */
   onStatus?: (message: string) => void;
+  /** Binary corpus: rescore this many Hamming candidates per query with the float query. */
+  rescore?: number;
 }
 
 export interface SearchOutcome {
   top: TopK;
-  backend: 'exact' | 'ann';
+  backend: 'exact' | 'ann' | 'hamming';
   /** Seconds spent building or loading the index (ANN only). */
   indexSeconds?: number;
 }
 
-export async function searchTopK(queries: VectorMatrix, corpus: VectorMatrix, options: SearchOptions): Promise<SearchOutcome> {
+/** Queries and corpus are float matrices, or binary (BitMatrix) corpora with float or binary queries. */
+export async function searchTopK(queries: VectorMatrix | BitMatrix, corpus: VectorMatrix | BitMatrix, options: SearchOptions): Promise<SearchOutcome> {
+  if (corpus instanceof BitMatrix) {
+    if (options.backend === 'ann' || options.index !== undefined || options.saveIndex !== undefined) {
+      throw new SbertkitError('a binary corpus is searched exactly by Hamming distance; drop --ann, --index and --save-index', {exitCode: EXIT.BAD_INPUT});
+    }
+    return {top: await hammingSearch(queries, corpus, options), backend: 'hamming'};
+  }
+  if (options.rescore !== undefined) {
+    throw new SbertkitError('--rescore is for binary corpora (encode --precision binary or ubinary); this corpus is read as floats', {exitCode: EXIT.BAD_INPUT});
+  }
+  // Binary queries come only with a binary corpus (a self search); a float corpus gets float queries.
+  if (queries instanceof BitMatrix) throw new Error('binary queries need a binary corpus');
   const backend = chooseBackend(queries, corpus, options);
   if (backend === 'exact') return {top: await exactSearch(queries, corpus, options), backend};
   checkSameDimension(queries, corpus);

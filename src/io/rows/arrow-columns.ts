@@ -3,15 +3,19 @@
  * Imports apache-arrow statically, so it must itself only be reached through a dynamic import.
  *
  * Types: string -> Utf8, int -> Int64, float -> Float64, bool -> Bool, vector -> FixedSizeList<Float32>
- * (the layout sentence-transformers users read with pyarrow, pandas, DuckDB and Polars).
+ * (the layout sentence-transformers users read with pyarrow, pandas, DuckDB and Polars), or of
+ * Float16, Int8 or Uint8 for compact vectors.
  */
 import {
   Bool,
   Field,
   FixedSizeList,
+  Float16,
   Float32,
   Float64,
+  Int8,
   Int64,
+  Uint8,
   makeData,
   RecordBatch,
   Schema,
@@ -21,7 +25,14 @@ import {
   type DataType,
 } from 'apache-arrow';
 import {checkCell} from './cells.js';
-import type {Column, ColumnType, RowSchema, TypedRow} from './types.js';
+import type {Column, ColumnType, RowSchema, TypedRow, VectorCell, VectorElement} from './types.js';
+
+const ELEMENTS = {
+  float32: {type: () => new Float32(), array: Float32Array},
+  float16: {type: () => new Float16(), array: Uint16Array},
+  int8: {type: () => new Int8(), array: Int8Array},
+  uint8: {type: () => new Uint8(), array: Uint8Array},
+} as const satisfies Record<VectorElement, {type: () => DataType; array: new (length: number) => VectorCell}>;
 
 function arrowType(type: ColumnType): DataType {
   switch (type.kind) {
@@ -34,7 +45,7 @@ function arrowType(type: ColumnType): DataType {
     case 'bool':
       return new Bool();
     case 'vector':
-      return new FixedSizeList(type.dimension, new Field('item', new Float32(), false));
+      return new FixedSizeList(type.dimension, new Field('item', ELEMENTS[type.element ?? 'float32'].type(), false));
   }
 }
 
@@ -76,14 +87,16 @@ function columnData(column: Column, cells: Checked[]): Data {
     }
     case 'vector': {
       const {dimension} = type;
-      const flat = new Float32Array(n * dimension);
-      for (let i = 0; i < n; i++) if (cells[i] !== null) flat.set(cells[i] as Float32Array, i * dimension);
+      const element = ELEMENTS[type.element ?? 'float32'];
+      const flat = new element.array(n * dimension);
+      for (let i = 0; i < n; i++) if (cells[i] !== null) flat.set(cells[i] as VectorCell & ArrayLike<number>, i * dimension);
+      const listType = arrowType(type) as FixedSizeList;
       return makeData({
-        type: arrowType(type) as FixedSizeList<Float32>,
+        type: listType,
         length: n,
         nullCount,
         nullBitmap: validity,
-        child: makeData({type: new Float32(), length: n * dimension, data: flat}),
+        child: makeData({type: listType.children[0]!.type, length: n * dimension, data: flat} as Parameters<typeof makeData>[0]),
       });
     }
   }

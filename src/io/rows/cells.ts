@@ -3,7 +3,8 @@
  * what a typed cell looks like as text, so a score or an id reads the same in every format.
  */
 import {EXIT, SbertkitError} from '../../errors.js';
-import type {Cell, Column} from './types.js';
+import {fromHalfBits} from '../../vectors/half-float.js';
+import type {Cell, Column, VectorCell, VectorElement} from './types.js';
 
 /**
  * A short decimal that parses back to exactly the float32 `value`: 9 significant digits always
@@ -21,12 +22,24 @@ export function float32ToString(value: number): string {
   return String(Number(target.toPrecision(9)));
 }
 
-/** "[0.1,0.2]" with the shortest float32 round-trip digits. */
-export function vectorToJson(vector: Float32Array): string {
+/**
+ * "[0.1,0.2]" with the shortest float32 round-trip digits; half floats as their values (exact in
+ * float32, so they read back as the same half); integers as integers.
+ */
+export function vectorToJson(vector: VectorCell, element: VectorElement = 'float32'): string {
+  if (element === 'int8' || element === 'uint8') return `[${vector.join(',')}]`;
   const parts = new Array<string>(vector.length);
-  for (let i = 0; i < vector.length; i++) parts[i] = float32ToString(vector[i]!);
+  if (element === 'float16') for (let i = 0; i < vector.length; i++) parts[i] = float32ToString(fromHalfBits(vector[i]!));
+  else for (let i = 0; i < vector.length; i++) parts[i] = float32ToString(vector[i]!);
   return `[${parts.join(',')}]`;
 }
+
+const VECTOR_CELL_TYPES: Readonly<Record<VectorElement, new (length: number) => VectorCell>> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+};
 
 /**
  * Checks `cell` against its column and returns it, or null for a missing value. Type mismatches are
@@ -53,12 +66,14 @@ export function checkCell(column: Column, cell: Cell): Exclude<Cell, undefined> 
     case 'bool':
       if (typeof cell !== 'boolean') throw new TypeError(`column '${column.name}' is a bool column, got ${typeof cell}`);
       return cell;
-    case 'vector':
-      if (!(cell instanceof Float32Array)) throw new TypeError(`column '${column.name}' is a vector column, got ${typeof cell}`);
+    case 'vector': {
+      const element = type.element ?? 'float32';
+      if (!(cell instanceof VECTOR_CELL_TYPES[element])) throw new TypeError(`column '${column.name}' is a ${element} vector column, got ${cell?.constructor?.name ?? typeof cell}`);
       if (cell.length !== type.dimension) {
         throw new SbertkitError(`${column.name} has ${cell.length} values, expected ${type.dimension}`, {field: column.name, exitCode: EXIT.MODEL});
       }
       return cell;
+    }
   }
 }
 
@@ -66,7 +81,7 @@ export function checkCell(column: Column, cell: Cell): Exclude<Cell, undefined> 
 export function jsonCell(column: Column, cell: Cell): string {
   const value = checkCell(column, cell);
   if (value === null) return 'null';
-  if (value instanceof Float32Array) return vectorToJson(value);
+  if (ArrayBuffer.isView(value)) return vectorToJson(value, vectorElement(column));
   if (typeof value === 'number') return column.type.kind === 'int' ? String(value) : JSON.stringify(value);
   return JSON.stringify(value);
 }
@@ -75,6 +90,10 @@ export function jsonCell(column: Column, cell: Cell): string {
 export function plainCell(column: Column, cell: Cell): string {
   const value = checkCell(column, cell);
   if (value === null) return '';
-  if (value instanceof Float32Array) return vectorToJson(value);
+  if (ArrayBuffer.isView(value)) return vectorToJson(value, vectorElement(column));
   return String(value);
+}
+
+function vectorElement(column: Column): VectorElement {
+  return column.type.kind === 'vector' ? (column.type.element ?? 'float32') : 'float32';
 }

@@ -10,8 +10,18 @@ export type ColumnType =
   | {kind: 'int'}
   | {kind: 'float'}
   | {kind: 'bool'}
-  /** A fixed-size float32 vector (an embedding): FixedSizeList<Float32> in Arrow/Parquet, an array in JSONL. */
-  | {kind: 'vector'; dimension: number};
+  /**
+   * A fixed-size vector (an embedding): FixedSizeList<element> in Arrow/Parquet, an array in JSONL.
+   * `element` (default float32) is how it is stored: float16 cells are half float bit patterns
+   * (Uint16Array, written as their values in text formats), int8/uint8 cells are Int8Array/Uint8Array.
+   */
+  | {kind: 'vector'; dimension: number; element?: VectorElement};
+
+/** Stored element types of vector columns. */
+export type VectorElement = 'float32' | 'float16' | 'int8' | 'uint8';
+
+/** Bytes per stored value. */
+export const VECTOR_ELEMENT_BYTES: Readonly<Record<VectorElement, number>> = {float32: 4, float16: 2, int8: 1, uint8: 1};
 
 export interface Column {
   name: string;
@@ -20,8 +30,9 @@ export interface Column {
   nullable?: boolean;
 }
 
-/** One cell: null/undefined is a missing value; a vector cell is a Float32Array. */
-export type Cell = string | number | boolean | Float32Array | null | undefined;
+/** One cell: null/undefined is a missing value; a vector cell is the typed array of its element type. */
+export type Cell = string | number | boolean | VectorCell | null | undefined;
+export type VectorCell = Float32Array | Uint16Array | Int8Array | Uint8Array;
 export type TypedRow = Readonly<Record<string, Cell>>;
 
 export interface RowSchema {
@@ -36,7 +47,11 @@ export const column = {
   int: (name: string, nullable = true): Column => ({name, type: {kind: 'int'}, nullable}),
   float: (name: string, nullable = true): Column => ({name, type: {kind: 'float'}, nullable}),
   bool: (name: string, nullable = true): Column => ({name, type: {kind: 'bool'}, nullable}),
-  vector: (name: string, dimension: number, nullable = false): Column => ({name, type: {kind: 'vector', dimension}, nullable}),
+  vector: (name: string, dimension: number, nullable = false, element: VectorElement = 'float32'): Column => ({
+    name,
+    type: element === 'float32' ? {kind: 'vector', dimension} : {kind: 'vector', dimension, element},
+    nullable,
+  }),
 };
 
 /** One format's serializer: it owns the bytes it writes to the sink; the row writer owns batching. */

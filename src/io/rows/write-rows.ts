@@ -8,7 +8,7 @@
 import {EXIT, SbertkitError} from '../../errors.js';
 import {isGzipPath, STDIN} from '../formats.js';
 import {openOutput, type OpenOutputOptions, type OutputSink} from '../output/atomic-output.js';
-import {ROW_FORMATS, type BatchEncoder, type Column, type RowFormat, type RowSchema, type TypedRow} from './types.js';
+import {ROW_FORMATS, VECTOR_ELEMENT_BYTES, type BatchEncoder, type Column, type RowFormat, type RowSchema, type TypedRow} from './types.js';
 
 export interface RowWriterOptions extends OpenOutputOptions {
   format: RowFormat;
@@ -63,13 +63,13 @@ export function resolveRowFormat<F extends RowFormat>(output: string, explicit: 
 }
 
 /**
- * Rows per batch so that one batch holds about 16 MiB of vector floats (~10k rows at 384-d, ~5k at
+ * Rows per batch so that one batch holds about 16 MiB of vector values (~10k rows at 384-d, ~5k at
  * 768-d); tables without a vector column count 8 bytes a cell. The Parquet path holds several copies
  * of a batch at once (JS rows, Arrow batch, IPC bytes, wasm table, encoded row group) and wasm memory
  * never shrinks, so peak memory is roughly 8-10x this; measured: ~270 MB of wasm memory with 32 MiB batches.
  */
 export function defaultRowGroupSize(columns: readonly Column[]): number {
-  const vectorBytes = columns.reduce((sum, c) => sum + (c.type.kind === 'vector' ? 4 * c.type.dimension : 0), 0);
+  const vectorBytes = columns.reduce((sum, c) => sum + (c.type.kind === 'vector' ? VECTOR_ELEMENT_BYTES[c.type.element ?? 'float32'] * c.type.dimension : 0), 0);
   const bytesPerRow = vectorBytes > 0 ? vectorBytes : 8 * Math.max(1, columns.length);
   return Math.max(1024, Math.min(65536, Math.floor((16 * 1024 * 1024) / bytesPerRow)));
 }

@@ -2,12 +2,19 @@
  * Arrow RecordBatches -> VectorRecords, shared by the Arrow IPC and Parquet vector readers: finds the
  * id and vector columns in a schema, and yields one batch's records. Imports apache-arrow statically,
  * so it must itself only be reached through a dynamic import.
+ *
+ * Compact vectors (encode --precision) are turned back into floats here: float16 widened, int8/uint8
+ * dequantized with the file's ranges, binary unpacked to +1/-1, or, when the caller asks for packed
+ * binary (search), kept as packed bits in a BitMatrix.
  */
 import {createRequire} from 'node:module';
-import {FixedSizeList, Type, type DataType, type Float, type RecordBatch, type Schema, type Vector} from 'apache-arrow';
+import {FixedSizeList, Type, type DataType, type Int, type RecordBatch, type Schema, type Vector} from 'apache-arrow';
 import {SbertkitError} from '../../errors.js';
 import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
-import {ID_COLUMN, type VectorBatch, type VectorFileMetadata} from './types.js';
+import {BitMatrix} from '../../vectors/packed-bits.js';
+import {isBinary, packedCopier, storedLength, vectorDecoder, type StoredElement} from '../../vectors/quantize.js';
+import {storedLayout, type StoredLayout} from './precision-metadata.js';
+import {ID_COLUMN, type AnyVectorBatch, type BinaryMode, type VectorFileMetadata} from './types.js';
 
 /**
  * apache-arrow decodes Arrow's flatbuffer metadata without verifying it, so a damaged length makes it
@@ -39,33 +46,38 @@ export interface ReadLayout {
   /** undefined: no id column in the file, ids are 0-based row numbers. */
   idColumn: string | undefined;
   vectorColumn: string;
-  /** From a FixedSizeList type; undefined for variable lists (taken from the first row). */
+  /** From a FixedSizeList type (and, for binary, the metadata); undefined for variable lists (taken from the first row). */
   dimension: number | undefined;
   fieldNames: string[];
+  /** How the vectors are stored (precision, ranges). */
+  stored: StoredLayout;
 }
 
 /**
  * Finds the id and vector columns in a file's schema. The id column is optional only when the
  * caller did not name one (files from other tools often have none); the vector column is required.
  */
-export function readLayout(schema: Schema, file: string, idColumn: string | undefined, vectorColumn: string): ReadLayout {
+export function readLayout(schema: Schema, file: string, idColumn: string | undefined, vectorColumn: string, metadata: VectorFileMetadata): ReadLayout {
   const names = schema.fields.map((field) => field.name);
   const missing = (column: string, flag: string): SbertkitError =>
     new SbertkitError(`column '${column}' not found (${flag}); columns are ${names.join(', ')}`, {file, field: column});
   const vectorField = schema.fields.find((field) => field.name === vectorColumn);
   if (vectorField === undefined) throw missing(vectorColumn, '--vector-column');
-  if (!isFloatList(vectorField.type)) {
-    throw new SbertkitError(`column '${vectorColumn}' is ${describeType(vectorField.type)}, expected a list of floats`, {file, field: vectorColumn});
+  const element = listElement(vectorField.type);
+  if (element === undefined) {
+    throw new SbertkitError(`column '${vectorColumn}' is ${describeType(vectorField.type)}, expected a list of floats (or of 8-bit integers)`, {file, field: vectorColumn});
   }
   const id = idColumn ?? ID_COLUMN;
   const hasId = names.includes(id);
   if (!hasId && idColumn !== undefined) throw missing(idColumn, '--id-column');
-  const dimension = vectorField.type.typeId === Type.FixedSizeList ? (vectorField.type as FixedSizeList).listSize : undefined;
+  const listSize = vectorField.type.typeId === Type.FixedSizeList ? (vectorField.type as FixedSizeList).listSize : undefined;
+  const stored = storedLayout(metadata, element, listSize, file, vectorColumn);
   return {
     idColumn: hasId ? id : undefined,
     vectorColumn,
-    dimension,
+    dimension: stored.dimension,
     fieldNames: names.filter((name) => name !== vectorColumn && name !== id),
+    stored,
   };
 }
 
@@ -78,11 +90,15 @@ function describeType(type: DataType): string {
   }
 }
 
-function isFloatList(type: DataType): boolean {
+/** The element type of a list column sbertkit can read as vectors, or undefined. */
+function listElement(type: DataType): StoredElement | undefined {
   const lists = [Type.FixedSizeList, Type.List, Type.LargeList];
-  if (!lists.includes(type.typeId)) return false;
+  if (!lists.includes(type.typeId)) return undefined;
   const child = type.children[0]?.type;
-  return child !== undefined && child.typeId === Type.Float;
+  if (child === undefined) return undefined;
+  if (child.typeId === Type.Float) return child.ArrayType === Uint16Array ? 'float16' : 'float32';
+  if (child.typeId === Type.Int && (child as Int).bitWidth === 8) return (child as Int).isSigned ? 'int8' : 'uint8';
+  return undefined;
 }
 
 /** Key/value metadata of an Arrow schema as a plain record. */
@@ -92,20 +108,18 @@ export function schemaMetadata(schema: Schema): VectorFileMetadata {
 
 /**
  * One Arrow batch as a VectorBatch. A non-null FixedSizeList<Float32> column (what sbertkit and most
- * tools write) becomes a view of the batch's buffer, without a copy; other float lists are copied
- * row by row into one buffer. `rowOffset` is the 0-based number of the batch's first row in the file
- * (for default ids and messages). Every row must have shape.dimension values; the first row sets it
- * when the type did not.
+ * tools write) becomes a view of the batch's buffer, without a copy; other lists are decoded row by
+ * row into one buffer (floats, or packed bytes for binary vectors in 'packed' mode). `rowOffset` is
+ * the 0-based number of the batch's first row in the file (for default ids and messages). Every row
+ * must have shape.dimension values; the first row sets it when the type did not.
  */
-export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimension: number | undefined}, file: string, rowOffset: number): VectorBatch {
+export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimension: number | undefined}, file: string, rowOffset: number, binary: BinaryMode = 'unpack'): AnyVectorBatch {
   const n = batch.numRows;
   const column = batch.getChild(layout.vectorColumn)!;
   checkRowCount(column, layout.vectorColumn, file);
   const idColumn = layout.idColumn === undefined ? undefined : (batch.getChild(layout.idColumn) ?? undefined);
   const ids: RowId[] = new Array(n);
   for (let i = 0; i < n; i++) ids[i] = idColumn === undefined ? rowOffset + i : idValue(idColumn.get(i), rowOffset + i, file);
-
-  const data = zeroCopyVectors(column, n, shape.dimension) ?? copyVectors(column, n, layout.vectorColumn, shape, file, rowOffset);
 
   const fields: Record<string, (string | undefined)[]> = {};
   for (const name of layout.fieldNames) {
@@ -116,6 +130,28 @@ export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimens
       cells[i] = cell === null || cell === undefined ? undefined : typeof cell === 'string' ? cell : String(cell);
     }
     fields[name] = cells;
+  }
+
+  const {precision} = layout.stored;
+  const packed = binary === 'packed' && isBinary(precision);
+  // An empty batch must not set the dimension of a variable-length column.
+  if (n === 0) return {vectors: packed ? new BitMatrix([], shape.dimension ?? 0, new Uint8Array(0)) : VectorMatrix.empty(shape.dimension ?? 0), fields};
+  if (packed) {
+    const dimension = binaryDimension(column, layout, shape);
+    const bytes = storedLength(precision, dimension);
+    const data = new Uint8Array(n * bytes);
+    decodeRows(column, n, layout.vectorColumn, bytes, file, rowOffset, packedCopier(precision, bytes), data, bytes);
+    return {vectors: new BitMatrix(ids, dimension, data), fields};
+  }
+  let data = precision === 'float32' ? zeroCopyVectors(column, n, shape.dimension) : undefined;
+  if (data === undefined) {
+    if (layout.stored.declared && (precision === 'int8' || precision === 'uint8') && layout.stored.ranges === undefined) {
+      throw new SbertkitError(`${precision} vectors without their ranges (sbertkit.ranges metadata) cannot be read as floats`, {file, field: layout.vectorColumn});
+    }
+    const dimension = isBinary(precision) ? binaryDimension(column, layout, shape) : listDimension(column, shape);
+    const stride = storedLength(precision, dimension);
+    data = new Float32Array(n * dimension);
+    decodeRows(column, n, layout.vectorColumn, stride, file, rowOffset, vectorDecoder(precision, dimension, layout.stored.ranges), data, dimension);
   }
   return {vectors: new VectorMatrix(ids, shape.dimension ?? 0, data), fields};
 }
@@ -150,20 +186,47 @@ function zeroCopyVectors(column: Vector, n: number, dimension: number | undefine
   return values.subarray(0, n * size);
 }
 
-function copyVectors(column: Vector, n: number, name: string, shape: {dimension: number | undefined}, file: string, rowOffset: number): Float32Array {
-  let data: Float32Array | undefined;
+/** The dimension of float rows: the list size, or (variable lists) the first row's length. */
+function listDimension(column: Vector, shape: {dimension: number | undefined}): number {
+  shape.dimension ??= firstLength(column);
+  return shape.dimension;
+}
+
+/** The bits of binary rows: from the layout, else (variable lists) 8 per byte of the first row. */
+function binaryDimension(column: Vector, layout: ReadLayout, shape: {dimension: number | undefined}): number {
+  shape.dimension ??= layout.dimension ?? 8 * firstLength(column);
+  return shape.dimension;
+}
+
+function firstLength(column: Vector): number {
+  for (let i = 0; i < column.length; i++) {
+    const value = column.get(i) as Vector | null;
+    if (value !== null) return value.length;
+  }
+  return 0;
+}
+
+type RowCopy<T> = (stored: ArrayLike<number>, offset: number, out: T, outOffset: number) => void;
+
+/**
+ * Decodes every row of `column` (`stride` stored values each) into `out`, `outStride` values per row:
+ * straight from the child buffer for a null-free FixedSizeList, else row by row.
+ */
+function decodeRows<T>(column: Vector, n: number, name: string, stride: number, file: string, rowOffset: number, copy: RowCopy<T>, out: T, outStride: number): void {
+  const chunk = column.data[0];
+  if (chunk !== undefined && column.data.length === 1 && chunk.type.typeId === Type.FixedSizeList && chunk.nullCount === 0 && (chunk.type as FixedSizeList).listSize === stride) {
+    // Arrow JS slices child buffers with their parent, so the values start at this batch's first row.
+    const values = chunk.children[0]!.values as ArrayLike<number>;
+    for (let i = 0; i < n; i++) copy(values, i * stride, out, i * outStride);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const row = rowOffset + i;
-    const value = column.get(i) as Vector<Float> | null;
+    const value = column.get(i) as Vector | null;
     if (value === null) throw new SbertkitError(`row ${row + 1}: '${name}' is null`, {file});
-    shape.dimension ??= value.length;
-    if (value.length !== shape.dimension) {
-      throw new SbertkitError(`row ${row + 1}: '${name}' has ${value.length} values, expected ${shape.dimension}`, {file});
-    }
-    data ??= new Float32Array(n * shape.dimension);
-    data.set(value.toArray() as ArrayLike<number>, i * shape.dimension);
+    if (value.length !== stride) throw new SbertkitError(`row ${row + 1}: '${name}' has ${value.length} values, expected ${stride}`, {file});
+    copy(value.toArray() as ArrayLike<number>, 0, out, i * outStride);
   }
-  return data ?? new Float32Array(0);
 }
 
 function idValue(value: unknown, row: number, file: string): RowId {

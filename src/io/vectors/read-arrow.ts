@@ -62,7 +62,7 @@ export async function openArrowVectors(
 
   let layout;
   try {
-    layout = readLayout(reader.schema, file, columns.idColumn, columns.vectorColumn);
+    layout = readLayout(reader.schema, file, columns.idColumn, columns.vectorColumn, schemaMetadata(reader.schema));
   } catch (error) {
     await close();
     throw arrowError(file, error);
@@ -71,7 +71,8 @@ export async function openArrowVectors(
     dimension: layout.dimension,
     metadata: schemaMetadata(reader.schema),
     fieldNames: layout.fieldNames,
-    async *batches(shape) {
+    precision: layout.stored.precision,
+    async *batches(shape, binary) {
       let offset = 0;
       try {
         const batches = reader as AsyncIterable<RecordBatch>;
@@ -86,7 +87,7 @@ export async function openArrowVectors(
           if (next.done) break;
           let batch;
           try {
-            batch = readBatch(next.value, layout, shape, file, offset);
+            batch = readBatch(next.value, layout, shape, file, offset, binary);
           } catch (error) {
             // Buffers shorter than the batch says (a damaged file) fail inside apache-arrow.
             throw arrowError(file, error);

@@ -96,6 +96,8 @@ export async function openJsonlVectors(
     dimension: undefined,
     metadata: {},
     fieldNames,
+    // JSONL has no metadata: its numbers are read as they are.
+    precision: 'float32',
     async *batches(shape) {
       try {
         let index = 0;

@@ -49,7 +49,7 @@ export async function openParquetVectors(
   const {rowGroups, metadata} = opened.info;
   let layout;
   try {
-    layout = readLayout(tableFromIPC(opened.info.schema).schema, file, columns.idColumn, columns.vectorColumn);
+    layout = readLayout(tableFromIPC(opened.info.schema).schema, file, columns.idColumn, columns.vectorColumn, metadata);
   } catch (error) {
     await close();
     throw parquetError(file, error);
@@ -59,7 +59,8 @@ export async function openParquetVectors(
     dimension: layout.dimension,
     metadata,
     fieldNames: layout.fieldNames,
-    async *batches(shape) {
+    precision: layout.stored.precision,
+    async *batches(shape, binary) {
       let offset = 0;
       try {
         for (let group = 0; group < rowGroups; group++) {
@@ -72,7 +73,7 @@ export async function openParquetVectors(
           for (const batch of table.batches) {
             let read;
             try {
-              read = readBatch(batch, layout, shape, file, offset);
+              read = readBatch(batch, layout, shape, file, offset, binary);
             } catch (error) {
               throw parquetError(file, error);
             }

@@ -7,7 +7,9 @@ import {SbertkitError} from '../../errors.js';
 import {detectVectorFormat, STDIN, STDIN_NAME, VECTOR_FORMATS} from '../formats.js';
 import {VectorMatrix} from '../../vectors/matrix.js';
 import {MatrixBuilder} from '../../vectors/matrix-builder.js';
-import type {VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
+import {BitMatrix} from '../../vectors/packed-bits.js';
+import {isBinary, type Precision} from '../../vectors/quantize.js';
+import type {AnyVectorBatch, BinaryMode, VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
 import type {VectorFormat} from '../formats.js';
 import type {InvalidUtf8Policy} from '../input/utf8.js';
 
@@ -22,14 +24,21 @@ export interface ReadVectorsOptions {
   stdin?: NodeJS.ReadableStream;
   /** JSONL: bytes that are not UTF-8 fail naming line and byte offset (default), or read as U+FFFD. */
   onInvalidUtf8?: InvalidUtf8Policy;
+  /** Binary vectors: unpacked to +1/-1 floats (default) or kept packed (BitMatrix batches). */
+  binary?: BinaryMode;
 }
 
-export interface VectorSource {
+/** Reading binary files packed: batches and tables may hold a BitMatrix. */
+export type PackedReadOptions = ReadVectorsOptions & {binary: 'packed'};
+
+export interface VectorSource<M extends VectorMatrix | BitMatrix = VectorMatrix> {
   /** Path as given, or '<stdin>'. */
   file: string;
   format: VectorFormat;
-  /** From the schema, else from the first row; 0 for an empty file without a fixed-size type. */
+  /** From the schema, else from the first row; 0 for an empty file without a fixed-size type. Binary: bits. */
   dimension: number;
+  /** How the file stores its vectors (from its metadata; 'float32' when it has none). */
+  precision: Precision;
   /** Schema key/value metadata ({} for JSONL). */
   metadata: VectorFileMetadata;
   /** Columns other than the id and vector columns, as written by --keep-columns. */
@@ -38,8 +47,8 @@ export interface VectorSource {
    * The rows batch by batch, each a VectorMatrix (a view of the file's buffer where the layout allows)
    * plus its kept columns. Single-use, and shares its position with `records`: read one or the other.
    */
-  batches: AsyncIterable<VectorBatch>;
-  /** The rows one by one, each vector copied out of its batch so a kept record pins no batch buffer. */
+  batches: AsyncIterable<VectorBatch<M>>;
+  /** The rows one by one as floats, each vector copied out of its batch so a kept record pins no batch buffer. */
   records: AsyncIterable<VectorRecord>;
   /** Releases the file (and any stdin temp copy) when the records will not be read to the end. */
   close(): Promise<void>;
@@ -47,7 +56,9 @@ export interface VectorSource {
   readonly invalidUtf8Lines: number;
 }
 
-export async function openVectors(input: string, options: ReadVectorsOptions = {}): Promise<VectorSource> {
+export async function openVectors(input: string, options?: ReadVectorsOptions & {binary?: 'unpack'}): Promise<VectorSource>;
+export async function openVectors(input: string, options: PackedReadOptions): Promise<VectorSource<VectorMatrix | BitMatrix>>;
+export async function openVectors(input: string, options: ReadVectorsOptions = {}): Promise<VectorSource<VectorMatrix | BitMatrix>> {
   const file = input === STDIN ? STDIN_NAME : input;
   const format = options.format ?? detectVectorFormat(input);
   if (format === undefined) {
@@ -60,8 +71,8 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     : await (await import('./read-arrow.js')).openArrowVectors(input, file, format, columns, options.stdin);
 
   const shape: VectorShape = {dimension: opened.dimension};
-  const generator = opened.batches(shape);
-  let first: IteratorResult<VectorBatch> | undefined;
+  const generator = opened.batches(shape, options.binary ?? 'unpack');
+  let first: IteratorResult<AnyVectorBatch> | undefined;
   if (shape.dimension === undefined) {
     // Peek one batch so callers know the dimension before they start (e.g. to size a matrix).
     try {
@@ -72,7 +83,7 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     }
   }
 
-  async function* batches(): AsyncGenerator<VectorBatch> {
+  async function* batches(): AsyncGenerator<AnyVectorBatch> {
     if (first !== undefined && !first.done) yield first.value;
     yield* generator;
   }
@@ -84,6 +95,7 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
     file,
     format,
     dimension: shape.dimension ?? 0,
+    precision: opened.precision,
     metadata: opened.metadata,
     fieldNames: opened.fieldNames,
     batches: batchStream,
@@ -98,29 +110,36 @@ export async function openVectors(input: string, options: ReadVectorsOptions = {
   };
 }
 
-function* batchToRecords({vectors, fields}: VectorBatch): Generator<VectorRecord> {
+function* batchToRecords({vectors, fields}: AnyVectorBatch): Generator<VectorRecord> {
   const columns = Object.entries(fields);
   for (let i = 0; i < vectors.rows; i++) {
-    const record: VectorRecord = {id: vectors.ids[i]!, vector: vectors.row(i).slice(), fields: {}};
+    const vector = vectors instanceof BitMatrix ? vectors.unpackRow(i) : vectors.row(i).slice();
+    const record: VectorRecord = {id: vectors.ids[i]!, vector, fields: {}};
     for (const [name, cells] of columns) if (cells[i] !== undefined) record.fields[name] = cells[i]!;
     yield record;
   }
 }
 
 /** A whole vector file in memory: one matrix (one copy of each batch into a single buffer) and its kept columns. */
-export interface VectorTable {
+export interface VectorTable<M extends VectorMatrix | BitMatrix = VectorMatrix> {
   file: string;
   format: VectorFormat;
   metadata: VectorFileMetadata;
-  vectors: VectorMatrix;
+  precision: Precision;
+  /** A BitMatrix only for binary files read with binary: 'packed'. */
+  vectors: M;
   /** Kept columns, one array per column aligned with the matrix rows (undefined = missing). */
   fields: Record<string, (string | undefined)[]>;
 }
 
-export async function readVectorMatrix(input: string, options: ReadVectorsOptions = {}): Promise<VectorTable> {
-  const source = await openVectors(input, options);
+export async function readVectorMatrix(input: string, options?: ReadVectorsOptions & {binary?: 'unpack'}): Promise<VectorTable>;
+export async function readVectorMatrix(input: string, options: PackedReadOptions): Promise<VectorTable<VectorMatrix | BitMatrix>>;
+export async function readVectorMatrix(input: string, options: ReadVectorsOptions = {}): Promise<VectorTable<VectorMatrix | BitMatrix>> {
+  const source = await openVectors(input, options as PackedReadOptions);
   // Rows are copied batch by batch into one growing buffer: a batch is dropped once copied.
   let stacked: MatrixBuilder | undefined;
+  // Packed rows are 32x smaller than floats: kept as parts and joined once.
+  const packed: BitMatrix[] = [];
   const fields: Record<string, (string | undefined)[]> = {};
   let rows = 0;
   try {
@@ -131,11 +150,14 @@ export async function readVectorMatrix(input: string, options: ReadVectorsOption
         for (const cell of cells) column.push(cell);
       }
       rows += batch.vectors.rows;
-      (stacked ??= new MatrixBuilder(source.dimension)).append(batch.vectors);
+      if (batch.vectors instanceof BitMatrix) packed.push(batch.vectors);
+      else (stacked ??= new MatrixBuilder(source.dimension)).append(batch.vectors);
     }
   } finally {
     await source.close();
   }
   for (const column of Object.values(fields)) column.length = rows;
-  return {file: source.file, format: source.format, metadata: source.metadata, vectors: stacked?.finish() ?? VectorMatrix.empty(source.dimension), fields};
+  const keepsBits = options.binary === 'packed' && isBinary(source.precision);
+  const vectors = keepsBits ? BitMatrix.concat(packed, source.dimension) : (stacked?.finish() ?? VectorMatrix.empty(source.dimension));
+  return {file: source.file, format: source.format, metadata: source.metadata, precision: source.precision, vectors, fields};
 }

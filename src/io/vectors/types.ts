@@ -1,4 +1,6 @@
 import type {VectorMatrix} from '../../vectors/matrix.js';
+import type {BitMatrix} from '../../vectors/packed-bits.js';
+import type {Precision} from '../../vectors/quantize.js';
 
 /** Shared types of the vector file readers and writers: records, metadata, and the per-format reader contract. */
 
@@ -15,12 +17,21 @@ export interface VectorRecord {
 
 /**
  * One batch of a vector file: its rows as a matrix (ids + one buffer, a view of the file's batch when
- * the layout allows) and the kept columns, column by column (undefined = missing).
+ * the layout allows) and the kept columns, column by column (undefined = missing). Binary vectors
+ * read in 'packed' mode come as a BitMatrix.
  */
-export interface VectorBatch {
-  vectors: VectorMatrix;
+export interface VectorBatch<M extends VectorMatrix | BitMatrix = VectorMatrix> {
+  vectors: M;
   fields: Record<string, (string | undefined)[]>;
 }
+
+export type AnyVectorBatch = VectorBatch<VectorMatrix | BitMatrix>;
+
+/**
+ * How binary vectors (encode --precision binary|ubinary) are read: unpacked to +1/-1 floats (every
+ * command can use them), or kept as packed bits (the search commands, which use Hamming distance).
+ */
+export type BinaryMode = 'unpack' | 'packed';
 
 /** Key/value metadata written into a vector file's schema (model name, dimension, pooling, normalize...). */
 export type VectorFileMetadata = Record<string, string>;
@@ -31,8 +42,10 @@ export interface OpenedVectors {
   dimension: number | undefined;
   metadata: VectorFileMetadata;
   fieldNames: string[];
+  /** How the vectors are stored ('float32' for files without precision metadata and for JSONL). */
+  precision: Precision;
   /** Checks every row against shape.dimension, which the first row sets when it is undefined. */
-  batches(shape: VectorShape): AsyncGenerator<VectorBatch>;
+  batches(shape: VectorShape, binary: BinaryMode): AsyncGenerator<AnyVectorBatch>;
   close(): Promise<void>;
   /** Text formats only: lines in which invalid UTF-8 was replaced so far. */
   invalidUtf8Lines?(): number;

@@ -2,13 +2,17 @@
  * Vector files are the special case of the typed rows writer: `id` (Int64 row numbers or Utf8 ids),
  * the kept text columns, then `embedding` as FixedSizeList<Float32>, with the model's metadata in
  * the schema (Parquet/Arrow). Everything else (formats, batching, atomic output, EPIPE) is the rows
- * writer's.
+ * writer's. With a quantizer, `embedding` is stored compact (FixedSizeList of Float16, Int8 or
+ * Uint8; binary rows as ceil(dim / 8) bytes) and the precision and ranges go into the metadata
+ * (precision-metadata.ts); JSONL gets the integers, and nowhere to keep the metadata.
  */
 import {SbertkitError} from '../../errors.js';
+import type {VectorQuantizer} from '../../vectors/quantize.js';
 import type {VectorFormat} from '../formats.js';
 import type {OpenOutputOptions} from '../output/atomic-output.js';
-import {column, type Column, type TypedRow} from '../rows/types.js';
+import {column, type Column, type TypedRow, type VectorElement} from '../rows/types.js';
 import {openRowWriter} from '../rows/write-rows.js';
+import {precisionMetadata} from './precision-metadata.js';
 import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord} from './types.js';
 
 export interface VectorWriterOptions extends OpenOutputOptions {
@@ -21,6 +25,10 @@ export interface VectorWriterOptions extends OpenOutputOptions {
   idType: 'int' | 'string';
   /** Rows per Parquet row group / Arrow record batch (default: about 16 MiB of floats). */
   rowGroupSize?: number;
+  /** Stores the vectors at its precision (default: float32 as given, no precision metadata). */
+  quantizer?: VectorQuantizer;
+  /** Where int8/uint8 ranges came from, for the sbertkit.calibration metadata. */
+  calibration?: string;
 }
 
 export interface VectorWriter {
@@ -31,8 +39,8 @@ export interface VectorWriter {
   readonly closed: boolean;
 }
 
-/** The columns of a vector file, in the order they are written. */
-export function vectorColumns(dimension: number, idType: 'int' | 'string', fieldNames: readonly string[]): Column[] {
+/** The columns of a vector file, in the order they are written (`dimension`: stored values per row). */
+export function vectorColumns(dimension: number, idType: 'int' | 'string', fieldNames: readonly string[], element: VectorElement = 'float32'): Column[] {
   if (!Number.isInteger(dimension) || dimension < 1) throw new SbertkitError(`vector dimension must be a positive integer, got ${dimension}`);
   const reserved = new Set([ID_COLUMN, EMBEDDING_COLUMN]);
   for (const name of fieldNames) {
@@ -41,17 +49,22 @@ export function vectorColumns(dimension: number, idType: 'int' | 'string', field
   return [
     idType === 'int' ? column.int(ID_COLUMN, false) : column.string(ID_COLUMN, false),
     ...fieldNames.map((name) => column.string(name)),
-    column.vector(EMBEDDING_COLUMN, dimension),
+    column.vector(EMBEDDING_COLUMN, dimension, false, element),
   ];
 }
 
 export async function openVectorWriter(output: string, options: VectorWriterOptions): Promise<VectorWriter> {
   const fieldNames = options.fieldNames ?? [];
-  const columns = vectorColumns(options.dimension, options.idType, fieldNames);
+  const {quantizer} = options;
+  if (quantizer !== undefined && quantizer.dimension !== options.dimension) {
+    throw new Error(`quantizer of dimension ${quantizer.dimension} for vectors of ${options.dimension}`);
+  }
+  const columns = vectorColumns(quantizer?.length ?? options.dimension, options.idType, fieldNames, quantizer?.element);
+  const metadata = quantizer === undefined ? options.metadata : {...options.metadata, ...precisionMetadata(quantizer.precision, quantizer.ranges, options.calibration)};
   const rows = await openRowWriter(output, {
     format: options.format,
     columns,
-    metadata: options.metadata,
+    metadata,
     rowGroupSize: options.rowGroupSize,
     stdout: options.stdout,
   });
@@ -59,7 +72,7 @@ export async function openVectorWriter(output: string, options: VectorWriterOpti
   const toRow = (record: VectorRecord): TypedRow => {
     const row: Record<string, TypedRow[string]> = {[ID_COLUMN]: stringIds ? String(record.id) : record.id};
     for (const name of fieldNames) row[name] = record.fields[name];
-    row[EMBEDDING_COLUMN] = record.vector;
+    row[EMBEDDING_COLUMN] = quantizer === undefined ? record.vector : quantizer.encode(record.vector);
     return row;
   };
   return {
