@@ -16,6 +16,7 @@ import {plantedGroups} from '../algorithms/cluster-reference.js';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
+import {sqlString, useDuckDb} from '../helpers/duckdb.js';
 
 let dir: string;
 let modelDir: string;
@@ -291,6 +292,35 @@ describe('sbertkit dedupe: references and Parquet', () => {
       assert.deepEqual(Array.from(after.vectors.row(p)), Array.from(before.vectors.row(i)));
     });
   });
+});
+
+describe('sbertkit dedupe: compact vector files', () => {
+  const query = useDuckDb();
+  for (const precision of ['int8', 'ubinary', 'float16'] as const) {
+    test(`a ${precision} Parquet file stays ${precision}: kept rows keep their stored values`, async () => {
+      const {header, raw} = csvRows();
+      const csv = path('in.csv');
+      await writeFile(csv, header + raw.join(''));
+      const input = path(`enc-${precision}.parquet`);
+      const enc = await runCli(['encode', csv, '--id-column', 'key', '--keep-columns', 'text', '--precision', precision, '-o', input, '--model', modelDir, '--quiet'], {env});
+      assert.equal(enc.code, 0, enc.stderr);
+      const out = path(`kept-${precision}.parquet`);
+      const r = await runCli(['dedupe', input, '--threshold', '0.99', '-o', out, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const result = (JSON.parse(r.stdout) as {result: {kept: number; rows: number}}).result;
+      assert.ok(result.kept < result.rows, 'the exact twins went');
+      const before = await query(`SELECT id, embedding::VARCHAR AS e, typeof(embedding) AS t FROM ${sqlString(input)}`);
+      const after = await query(`SELECT id, embedding::VARCHAR AS e, typeof(embedding) AS t FROM ${sqlString(out)}`);
+      assert.equal(after.length, result.kept);
+      const byId = new Map(before.map((row) => [row.id, row]));
+      for (const row of after) {
+        assert.equal(row.t, byId.get(row.id)!.t, 'same column type');
+        assert.equal(row.e, byId.get(row.id)!.e, `row ${String(row.id)}: same stored values`);
+      }
+      const meta = await query(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(out)}) WHERE decode(key) = 'sbertkit.precision'`);
+      assert.deepEqual(meta.map((m) => m.v), [precision]);
+    });
+  }
 });
 
 describe('sbertkit dedupe: bad input', () => {

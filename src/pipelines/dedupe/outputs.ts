@@ -11,7 +11,9 @@ import {openRowWriter, resolveRowFormat} from '../../io/rows/write-rows.js';
 import {copyLines} from '../../io/text/copy-lines.js';
 import {writeTextOutput} from '../../io/output/write-text.js';
 import {openVectors} from '../../io/vectors/read-vectors.js';
-import type {VectorRecord} from '../../io/vectors/types.js';
+import {CALIBRATION_KEY, PRECISION_KEY, storedLayout} from '../../io/vectors/precision-metadata.js';
+import {EMBEDDING_COLUMN, type VectorFileMetadata, type VectorRecord} from '../../io/vectors/types.js';
+import {storedElement, VectorQuantizer, type Precision} from '../../vectors/quantize.js';
 import {openVectorWriter} from '../../io/vectors/write-vectors.js';
 import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
 import {idColumn} from '../vector-search.js';
@@ -30,6 +32,10 @@ export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisio
   // (the in-memory ones were normalized) and every column, without a second copy of the matrix.
   const source = await openVectors(input.path, {format: input.format, idColumn: idColumnName});
   const writer = await openVectorWriter(output, {
+    // A compact file (int8, binary...) is read as floats and stored again at its precision and
+    // ranges: its levels read back as the middle of their intervals, which map to the same levels.
+    quantizer: storedQuantizer(input.metadata, source.dimension, input.file),
+    calibration: input.metadata[CALIBRATION_KEY],
     format: detectVectorFormat(output) ?? input.format,
     dimension: source.dimension,
     metadata: input.metadata,
@@ -59,6 +65,14 @@ export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisio
   } finally {
     await source.close();
   }
+}
+
+/** The quantizer that stores vectors as the file's metadata says they were stored; undefined for float32. */
+function storedQuantizer(metadata: VectorFileMetadata, dimension: number, file: string): VectorQuantizer | undefined {
+  const precision = metadata[PRECISION_KEY] as Precision | undefined;
+  if (precision === undefined || precision === 'float32') return undefined;
+  const layout = storedLayout(metadata, storedElement(precision), undefined, file, EMBEDDING_COLUMN);
+  return new VectorQuantizer(layout.precision, dimension, layout.ranges);
 }
 
 function keptRows(decisions: DedupeDecisions): number[] {
