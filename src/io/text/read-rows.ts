@@ -2,7 +2,7 @@
  * The one entry point for tabular text input: a path or '-' becomes a header plus a stream of rows.
  * Column checks and their error line live here so every command words them the same way.
  */
-import {SbertkitError} from '../../errors.js';
+import {EXIT, SbertkitError} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME, TEXT_FORMATS} from '../formats.js';
 import {openInput, type InputStream} from '../input/open-input.js';
 import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
@@ -16,6 +16,8 @@ export interface ReadRowsOptions {
   format?: TextFormat;
   /** TSV only: honour CSV-style double quotes (off by default: STS-B sentences contain bare `"`). */
   quote?: boolean;
+  /** CSV only: the field separator (default ','; ';' is common in European exports). One character, not a quote or line break. */
+  delimiter?: string;
   /** CSV/TSV: first row is a header (default true); false names columns "1", "2", ... */
   header?: boolean;
   /** Stream to read for '-' (default process.stdin); tests pass a Readable. */
@@ -71,7 +73,7 @@ export async function rowsFromInput(stream: InputStream, format: TextFormat, opt
   const header = options.header ?? true;
   const decoder = new Utf8Decoder(stream.file, options.onInvalidUtf8);
   const parsed =
-    format === 'csv' ? await parseDelimited(stream, ',', header, decoder)
+    format === 'csv' ? await parseDelimited(stream, csvDelimiter(options.delimiter, stream.file), header, decoder)
     : format === 'tsv' ? options.quote ? await parseDelimited(stream, '\t', header, decoder) : await parseTsv(stream, header, decoder)
     : format === 'jsonl' ? await parseJsonl(stream, decoder)
     : await parseTxt(stream, decoder);
@@ -89,6 +91,16 @@ export async function rowsFromInput(stream: InputStream, format: TextFormat, opt
       return decoder.invalidLines;
     },
   };
+}
+
+/** The CSV field separator asked for: one character that cannot be confused with quoting or lines. */
+export function csvDelimiter(delimiter: string | undefined, file: string): string {
+  if (delimiter === undefined) return ',';
+  const resolved = delimiter === '\\t' || delimiter === 'tab' ? '\t' : delimiter;
+  if ([...resolved].length !== 1 || resolved === '"' || resolved === '\n' || resolved === '\r') {
+    throw new SbertkitError(`--delimiter must be one character other than a quote or a line break (e.g. ';', '|', '\\t'), got ${JSON.stringify(delimiter)}`, {file, exitCode: EXIT.BAD_INPUT});
+  }
+  return resolved;
 }
 
 /**
