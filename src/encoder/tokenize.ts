@@ -3,6 +3,8 @@
  * module adds truncation (keeping the closing special token, as HF's fast tokenizers do with
  * `truncation=True`) and remembers how many texts were cut, because silent truncation hides data loss.
  * Very long texts are cut before tokenizing (text-prefix.ts), which bounds time, memory and stack.
+ * For texts that must be read whole (chunking, counting), contentTokens() tokenizes them in bounded
+ * segments cut at whitespace, which gives the whole text's tokens for the same reason a prefix does.
  */
 import {readFileSync} from 'node:fs';
 import {Tokenizer} from '@huggingface/tokenizers';
@@ -18,10 +20,32 @@ export interface TokenizedText {
   truncated: boolean;
 }
 
+/** Token ids with their type ids, when the tokenizer gives them. */
+export interface TokenRun {
+  ids: number[];
+  typeIds?: number[];
+}
+
+/** The special tokens the tokenizer puts around one sequence: [CLS] and [SEP] for BERT, none for some models. */
+export interface SpecialFrame {
+  prefix: TokenRun;
+  suffix: TokenRun;
+}
+
+/**
+ * Characters per segment when a whole text is tokenized piece by piece: small enough to keep the
+ * tokenizer's memory and stack bounded (see text-prefix.ts), large enough that calls stay few.
+ */
+const SEGMENT_CHARS = 8192;
+
+/** A text that surely holds a few ordinary tokens, to see which special tokens surround them. */
+const FRAME_PROBE = 'the frame probe';
+
 export class TextTokenizer {
   readonly padId: number;
   private readonly tokenizer: Tokenizer;
   private readonly specialIds: Set<number>;
+  private frame?: SpecialFrame;
 
   constructor(
     private readonly spec: ModelSpec,
@@ -61,6 +85,60 @@ export class TextTokenizer {
     return {...tokens!, truncated: true};
   }
 
+  /**
+   * Every token of `text`, without special tokens. The text is tokenized in segments that end where a
+   * whitespace run starts (text-prefix.ts explains why that gives the whole text's tokens), so a
+   * 10 MB text costs its ids, not the tokenizer's per-token objects for all of it at once.
+   */
+  contentTokens(text: string): TokenRun {
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    let withTypes = true;
+    for (let rest = text; rest.length > 0; ) {
+      const segment = textPrefix(rest, SEGMENT_CHARS);
+      rest = rest.slice(segment.length);
+      const encoding = this.tokenizer.encode(this.spec.doLowerCase ? segment.toLowerCase() : segment, {add_special_tokens: false});
+      for (const id of encoding.ids) ids.push(id);
+      if (encoding.token_type_ids) for (const t of encoding.token_type_ids) typeIds.push(t);
+      else withTypes = false;
+    }
+    return withTypes ? {ids, typeIds} : {ids};
+  }
+
+  /** Every token of `text` with its special tokens, not cut; `truncated` says whether it is over maxLength. */
+  tokenizeWhole(text: string): TokenizedText {
+    const {prefix, suffix} = this.specialFrame();
+    const content = this.contentTokens(text);
+    const ids = [...prefix.ids, ...content.ids, ...suffix.ids];
+    const typeIds = prefix.typeIds && [...prefix.typeIds, ...(content.typeIds ?? content.ids.map(() => 0)), ...(suffix.typeIds ?? [])];
+    return {ids, ...(typeIds ? {typeIds} : {}), truncated: ids.length > this.maxLength};
+  }
+
+  /**
+   * The special tokens around a single sequence, read off the tokenizer itself (a probe encoded with
+   * and without them) rather than its post-processor's JSON, so every post-processor type works.
+   */
+  specialFrame(): SpecialFrame {
+    if (this.frame) return this.frame;
+    const input = this.spec.doLowerCase ? FRAME_PROBE.toLowerCase() : FRAME_PROBE;
+    const full = this.tokenizer.encode(input, {add_special_tokens: true});
+    const content = this.tokenizer.encode(input, {add_special_tokens: false}).ids;
+    const at = content.length === 0 ? -1 : findRun(full.ids, content);
+    if (at < 0) {
+      throw new SbertkitError('cannot tell which special tokens the tokenizer adds around a text (its tokens of a probe text are not among those with special tokens)', {
+        file: this.spec.tokenizerPath,
+        exitCode: EXIT.MODEL,
+      });
+    }
+    const end = at + content.length;
+    const types = full.token_type_ids;
+    this.frame = {
+      prefix: {ids: full.ids.slice(0, at), ...(types ? {typeIds: types.slice(0, at)} : {})},
+      suffix: {ids: full.ids.slice(end), ...(types ? {typeIds: types.slice(end)} : {})},
+    };
+    return this.frame;
+  }
+
   /** Tokenizes and truncates to maxLength. */
   private encode(text: string): TokenizedText {
     const input = this.spec.doLowerCase ? text.toLowerCase() : text;
@@ -77,6 +155,14 @@ export class TextTokenizer {
     }
     return {ids, typeIds, truncated};
   }
+}
+
+/** First index at which `run` occurs in `ids`, or -1. */
+function findRun(ids: readonly number[], run: readonly number[]): number {
+  for (let at = 0; at + run.length <= ids.length; at++) {
+    if (run.every((id, k) => ids[at + k] === id)) return at;
+  }
+  return -1;
 }
 
 function resolvePadId(json: Record<string, any>, config: Record<string, unknown>, tokenizer: Tokenizer): number {
