@@ -5,7 +5,8 @@
  */
 import {Flags, type Interfaces} from '@oclif/core';
 import {Encoder, ENCODER_DEFAULTS} from '../encoder/encoder.js';
-import type {SentenceEncoder} from '../encoder/types.js';
+import {OVERFLOW_MODES, type SentenceEncoder} from '../encoder/types.js';
+import {EXIT, SbertkitError} from '../errors.js';
 import {resolveModel} from '../models/resolve.js';
 import {createDownloadProgress} from './download-progress.js';
 
@@ -23,6 +24,24 @@ export const modelFlags = {
   'max-seq-length': Flags.integer({description: "Truncate texts to this many tokens (default: the model's max_seq_length; never above it).", min: 1, helpGroup: 'ENCODER'}),
   normalize: Flags.boolean({description: "L2-normalize vectors (default: the model's Normalize module decides).", allowNo: true, helpGroup: 'ENCODER'}),
   threads: Flags.integer({description: 'ONNX Runtime threads (default: all cores); above 1, batches run in parallel on one single-threaded session per thread.', min: 1, helpGroup: 'ENCODER'}),
+  'truncate-dim': Flags.integer({
+    description: 'Keep the first N dimensions of each vector (Matryoshka models), re-normalized when vectors are normalized.',
+    min: 1,
+    helpGroup: 'ENCODER',
+  }),
+  prompt: Flags.string({
+    description: 'Text put in front of every text, e.g. "query: " (counts toward max_seq_length); --prompt "" turns off the model\'s default prompt.',
+    exclusive: ['prompt-name'],
+    helpGroup: 'ENCODER',
+  }),
+  'prompt-name': Flags.string({description: "A prompt of the model's config_sentence_transformers.json by name (default: its default_prompt_name, if any).", helpGroup: 'ENCODER'}),
+  'on-overflow': Flags.option({
+    description: 'Texts longer than max_seq_length: truncate (keep the first tokens), chunk (average the vectors of token windows), or error.',
+    options: OVERFLOW_MODES,
+    default: 'truncate' as const,
+    helpGroup: 'ENCODER',
+  })(),
+  'chunk-overlap': Flags.integer({description: 'Tokens shared by consecutive windows with --on-overflow chunk (default 0).', min: 0, helpGroup: 'ENCODER'}),
 };
 
 export type ModelFlagValues = Interfaces.InferredFlags<typeof modelFlags>;
@@ -33,6 +52,9 @@ export type ModelFlagValues = Interfaces.InferredFlags<typeof modelFlags>;
  */
 export function encoderLoader(flags: ModelFlagValues, options: {status: (message: string) => void; quiet: boolean}): () => Promise<SentenceEncoder> {
   return async () => {
+    if (flags['chunk-overlap'] !== undefined && flags['on-overflow'] !== 'chunk') {
+      throw new SbertkitError(`--chunk-overlap applies only with --on-overflow chunk (got --on-overflow ${flags['on-overflow']})`, {exitCode: EXIT.BAD_INPUT});
+    }
     const spec = await resolveModel(flags.model, {
       modelFile: flags['model-file'],
       // HF_HUB_OFFLINE is honoured by the hub settings themselves.
@@ -47,6 +69,11 @@ export function encoderLoader(flags: ModelFlagValues, options: {status: (message
       maxSeqLength: flags['max-seq-length'],
       normalize: flags.normalize,
       threads: flags.threads,
+      truncateDim: flags['truncate-dim'],
+      prompt: flags.prompt,
+      promptName: flags['prompt-name'],
+      onOverflow: flags['on-overflow'],
+      chunkOverlap: flags['chunk-overlap'],
     });
   };
 }

@@ -12,6 +12,7 @@ import {openTexts, type TextSource} from '../io/text/read-texts.js';
 import type {VectorFileMetadata, VectorRecord} from '../io/vectors/types.js';
 import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
 import {secondsSince, type PipelineServices} from './context.js';
+import {locateOverflow} from './text-overflow.js';
 
 export interface EncodeOptions {
   input: string;
@@ -43,6 +44,8 @@ export interface EncodeResult {
   tokens: number;
   /** Texts longer than max_seq_length, cut to it. */
   truncated: number;
+  /** Texts longer than max_seq_length, embedded in windows and averaged (--on-overflow chunk). */
+  chunked: number;
   max_seq_length: number;
   /** Input lines in which bytes that are not UTF-8 were replaced (--on-invalid-utf8 replace). */
   invalid_utf8_lines: number;
@@ -79,6 +82,7 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
       rows: written.stats.rows,
       tokens: written.stats.tokens,
       truncated: written.stats.truncated,
+      chunked: written.stats.chunked,
       max_seq_length: encoder.maxSeqLength,
       invalid_utf8_lines: source.invalidUtf8Lines,
       seconds,
@@ -93,7 +97,7 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
 
 /** "encoded 3 texts (42 tokens, 0 truncated) with M [dim 384] in 0.4 s (7.5 texts/s) -> out.parquet" */
 export function encodeSummary(r: EncodeResult): string {
-  const truncated = r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated';
+  const truncated = (r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated') + (r.chunked > 0 ? `, ${r.chunked} texts chunked` : '');
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
   const replaced = r.invalid_utf8_lines > 0 ? `, ${r.invalid_utf8_lines} lines with invalid UTF-8 replaced` : '';
   return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}${replaced}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${stopped}`;
@@ -165,7 +169,7 @@ export async function encodeToVectorFile(
     return {format, stats, stoppedEarly};
   } catch (error) {
     await writer?.abort();
-    throw error;
+    throw locateOverflow(error, source.file);
   } finally {
     await source.close();
   }
@@ -180,5 +184,11 @@ export function vectorFileMetadata(encoder: SentenceEncoder): VectorFileMetadata
     'sbertkit.pooling': encoder.pooling,
     'sbertkit.normalized': String(encoder.normalized),
     'sbertkit.max_seq_length': String(encoder.maxSeqLength),
+    ...(encoder.truncateDim === undefined ? {} : {'sbertkit.truncate_dim': String(encoder.truncateDim)}),
+    // Recorded even when empty: a reader can then tell "no prompt" from "made before prompts existed".
+    'sbertkit.prompt': encoder.prompt.text,
+    ...(encoder.prompt.name === undefined ? {} : {'sbertkit.prompt_name': encoder.prompt.name}),
+    'sbertkit.on_overflow': encoder.overflow.mode,
+    ...(encoder.overflow.mode === 'chunk' ? {'sbertkit.chunk_overlap': String(encoder.overflow.overlap)} : {}),
   };
 }

@@ -11,6 +11,7 @@ import {STDIN, STDIN_NAME, type TextFormat} from '../io/formats.js';
 import {openTexts} from '../io/text/read-texts.js';
 import {readVectorMatrix} from '../io/vectors/read-vectors.js';
 import {VectorMatrix, type RowId} from '../vectors/matrix.js';
+import {locateOverflow} from './text-overflow.js';
 
 export interface VectorInputOptions {
   input: string;
@@ -82,13 +83,17 @@ async function encodeAll(file: string, records: AsyncIterable<{id: RowId; text: 
   const ids: RowId[] = [];
   const texts: string[] = [];
   const stats = emptyStats();
-  for await (const chunk of encoder.embedStream(records, {onBatch})) {
-    parts.push(chunk.vectors);
-    addStats(stats, chunk.stats);
-    for (const record of chunk.records) {
-      ids.push(record.id);
-      texts.push(record.text);
+  try {
+    for await (const chunk of encoder.embedStream(records, {onBatch})) {
+      parts.push(chunk.vectors);
+      addStats(stats, chunk.stats);
+      for (const record of chunk.records) {
+        ids.push(record.id);
+        texts.push(record.text);
+      }
     }
+  } catch (error) {
+    throw locateOverflow(error, file === STDIN ? STDIN_NAME : file);
   }
   const stacked = VectorMatrix.concat(parts, encoder.dimension);
   return {file, kind: 'texts', vectors: new VectorMatrix(ids, encoder.dimension, stacked.data), texts, model: encoder.spec.name, stats};
