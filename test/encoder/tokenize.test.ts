@@ -133,3 +133,32 @@ describe('textPrefix', () => {
     assert.equal(textPrefix('a bcdefghijklmnop', 10), 'a bcdefghi');
   });
 });
+
+describe('TextTokenizer on whole texts (chunking, counting)', () => {
+  test('contentTokens gives every token of the whole text, without [CLS]/[SEP], across segment cuts', () => {
+    const rand = mulberry32(99);
+    const gaps = [' ', ' ', '  ', '\t', '\n', ' \n\t '];
+    // Up to ~200k characters: many 8192-character segments, each cut at a whitespace run.
+    for (const count of [0, 1, 7, 300, 3000, 30000]) {
+      const text = wordsText(rand, count, () => gaps[Math.floor(rand() * gaps.length)]!);
+      const want = referenceWordPiece(vocab, text, 1e9).slice(1, -1);
+      const got = tokenizer.contentTokens(text);
+      assert.deepEqual(got.ids, want, `${count} words, ${text.length} chars`);
+      // @huggingface/tokenizers gives no type ids for a single text (the batch input fills zeros).
+      assert.equal(got.typeIds, undefined);
+    }
+    // The text the prefix reading drops: words beyond the largest prefix still count here.
+    const sparse = `cat${' '.repeat(LARGEST_PREFIX)}dog`;
+    assert.deepEqual(tokenizer.contentTokens(sparse).ids, referenceWordPiece(vocab, 'cat dog', 1e9).slice(1, -1));
+  });
+
+  test('specialFrame is [CLS] before and [SEP] after; tokenizeWhole is the uncut reference', () => {
+    const [cls, sep] = referenceWordPiece(vocab, '', 2);
+    assert.deepEqual(tokenizer.specialFrame(), {prefix: {ids: [cls]}, suffix: {ids: [sep]}});
+    const text = wordsText(mulberry32(5), 200, () => ' ');
+    const whole = tokenizer.tokenizeWhole(text);
+    assert.deepEqual(whole.ids, referenceWordPiece(vocab, text, 1e9));
+    assert.equal(whole.truncated, true);
+    assert.deepEqual(tokenizer.tokenizeWhole('the cat'), {ids: referenceWordPiece(vocab, 'the cat', MAX_SEQ), truncated: false});
+  });
+});
