@@ -10,13 +10,17 @@ export default class Encode extends SbertkitCommand<EncodeResult> {
   static override description = `Streams INPUT (a file or - for stdin) through the shared encoder and writes one vector per row.
 Texts are read in windows, sorted by token length and batched under a token budget; output keeps input order.
 Output format comes from the OUTPUT extension (.parquet, .arrow, .arrows, .jsonl), else --format; stdout defaults to JSONL.
-Texts longer than the model's max_seq_length are truncated and counted in the summary.`;
+Texts longer than the model's max_seq_length are truncated and counted in the summary (--on-overflow chunk or error to do otherwise).`;
 
   static override examples = [
     {description: 'Embed a CSV column into Parquet with the built-in model', command: '<%= config.bin %> <%= command.id %> reviews.csv --text-column body -o reviews.parquet'},
     {description: 'Pipe plain text lines in, JSONL vectors out', command: 'cat sentences.txt | <%= config.bin %> <%= command.id %> - --input-format txt > vectors.jsonl'},
     {description: 'Keep an id and extra columns, with a hub model', command: '<%= config.bin %> <%= command.id %> docs.jsonl --id-column doc_id --keep-columns title,lang --model sentence-transformers/all-MiniLM-L6-v2 -o docs.arrow'},
     {description: 'Machine-readable result for scripts', command: '<%= config.bin %> <%= command.id %> texts.tsv -o out.parquet --json'},
+    {
+      description: 'Long documents averaged over max_seq_length windows (32 tokens shared), with the model\'s "passage" prompt, first 256 dimensions',
+      command: '<%= config.bin %> <%= command.id %> docs.jsonl -o docs.parquet --model ./my-model --on-overflow chunk --chunk-overlap 32 --prompt-name passage --truncate-dim 256',
+    },
   ];
 
   static override args = {

@@ -93,7 +93,8 @@ export class TextTokenizer {
   contentTokens(text: string): TokenRun {
     const ids: number[] = [];
     const typeIds: number[] = [];
-    let withTypes = true;
+    // Type ids only when every segment has them (the tokenizer gives them for pairs, not single texts).
+    let withTypes = text.length > 0;
     for (let rest = text; rest.length > 0; ) {
       const segment = textPrefix(rest, SEGMENT_CHARS);
       rest = rest.slice(segment.length);

@@ -1,8 +1,8 @@
 /**
  * The encoder options that change what is embedded: truncateDim (Matryoshka), prompts, and the three
  * ways of handling texts longer than max_seq_length. Expected vectors come from a full-dimension run
- * cut in the test, from the literal prompt + text, and from the independent forward pass
- * (reference-bert.ts) over token windows built here, averaged by the weights the README promises.
+ * cut in the test, from the literal prompt + text, and from the independent forward pass over token
+ * windows (test/helpers/reference-chunks.ts), averaged by the weights the README promises.
  */
 import assert from 'node:assert/strict';
 import {writeFile} from 'node:fs/promises';
@@ -16,7 +16,8 @@ import {readModelSpec} from '../../src/models/read-spec.js';
 import type {PoolingMode} from '../../src/models/spec.js';
 import {makeBertWeights, TINY_BERT, writeBertModelFolder, type BertFolderOptions} from '../helpers/bert-fixture.js';
 import {collect, tempDir} from '../helpers/tmp.js';
-import {l2Normalize, referencePool, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
+import {l2Normalize, referenceWordPiece} from '../helpers/reference-bert.js';
+import {referenceChunked as referenceChunkedText, referenceOfIds} from '../helpers/reference-chunks.js';
 import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
 
 const MAX_SEQ = 16;
@@ -57,33 +58,11 @@ function unit(v: ArrayLike<number>): Float64Array {
 
 /** The reference vector of one token sequence (every id real, type ids 0). */
 function referenceOf(ids: number[], pooling: PoolingMode, normalize: boolean): Float64Array {
-  const pooled = referencePool(referenceTokenEmbeddings(TINY_BERT, weights, ids, ids.map(() => 0)), pooling);
-  return normalize ? l2Normalize(pooled) : pooled;
+  return referenceOfIds({config: TINY_BERT, weights, vocab, pooling, normalize, maxSeqLength: MAX_SEQ}, ids);
 }
 
-/**
- * The chunked vector of `text`, computed here: the text's WordPiece ids without [CLS]/[SEP], windows
- * of `size` ids whose starts are `size - overlap` apart (window i covers [i·step, min(i·step + size, n)),
- * as many as it takes to reach the end), each embedded as [CLS] prompt window [SEP] by the reference
- * forward pass, averaged with the window's text-token count as weight, normalized when normalizing.
- */
 function referenceChunked(text: string, opts: {overlap: number; pooling: PoolingMode; normalize: boolean; prompt?: string}): Float64Array {
-  const all = referenceWordPiece(vocab, text, 1e9);
-  const [cls, pieces, sep] = [all[0]!, all.slice(1, -1), all[all.length - 1]!];
-  const promptIds = opts.prompt ? referenceWordPiece(vocab, opts.prompt, 1e9).slice(1, -1) : [];
-  const size = MAX_SEQ - 2 - promptIds.length;
-  const step = size - opts.overlap;
-  const count = pieces.length <= size ? 1 : 1 + Math.ceil((pieces.length - size) / step);
-  const sum = new Float64Array(TINY_BERT.hidden);
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const window = pieces.slice(i * step, Math.min(i * step + size, pieces.length));
-    const v = referenceOf([cls, ...promptIds, ...window, sep], opts.pooling, opts.normalize);
-    for (let d = 0; d < sum.length; d++) sum[d] += window.length * v[d]!;
-    total += window.length;
-  }
-  const mean = sum.map((x) => x / total);
-  return opts.normalize ? l2Normalize(mean) : mean;
+  return referenceChunkedText({config: TINY_BERT, weights, vocab, pooling: opts.pooling, normalize: opts.normalize, maxSeqLength: MAX_SEQ}, text, opts);
 }
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, tolerance = 1e-4): void {
