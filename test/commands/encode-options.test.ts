@@ -188,6 +188,13 @@ describe('sbertkit encode: errors of the encoder flags are one line, exit 2, no 
 });
 
 describe('the encoder flags in the other commands', () => {
+  test("models info lists the model's prompts, the default marked, and the dimension --truncate-dim gives", async () => {
+    const r = await runCli(['models', 'info', '--model', model.dir, '--truncate-dim', '8', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const info = (JSON.parse(r.stdout) as {result: {prompts: string[]; dimension: number}}).result;
+    assert.deepEqual([info.prompts, info.dimension], [['query: "query: " (default)', 'passage: "passage: "'], 8]);
+  });
+
   test('mine-paraphrases, dedupe, cluster, similarity: --on-overflow error names file:line; chunking and --truncate-dim make the vectors compared', async () => {
     const tokens = referenceWordPiece(model.vocab, TEXTS[1]!, 1e9).length;
     const expected = `${input}:2: text has ${tokens} tokens, more than max_seq_length ${MAX_SEQ} (--on-overflow truncate|chunk)`;
