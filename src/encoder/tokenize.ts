@@ -4,13 +4,13 @@
  * `truncation=True`) and remembers how many texts were cut, because silent truncation hides data loss.
  * Very long texts are cut before tokenizing (text-prefix.ts), which bounds time, memory and stack.
  * For texts that must be read whole (chunking, counting), contentTokens() tokenizes them in bounded
- * segments cut at whitespace, which gives the whole text's tokens for the same reason a prefix does.
+ * segments cut before words, in the way the tokenizer is seen to reproduce its whole-text tokens.
  */
 import {readFileSync} from 'node:fs';
 import {Tokenizer} from '@huggingface/tokenizers';
 import {EXIT, SbertkitError} from '../errors.js';
 import type {ModelSpec} from '../models/spec.js';
-import {PREFIX_CHARS_PER_TOKEN, textPrefix} from './text-prefix.js';
+import {nextSegment, PREFIX_CHARS_PER_TOKEN, textPrefix} from './text-prefix.js';
 
 export interface TokenizedText {
   ids: number[];
@@ -38,6 +38,9 @@ export interface SpecialFrame {
  */
 const SEGMENT_CHARS = 8192;
 
+/** Texts cut before their last word to see how segments must be cut (see segmentsDropSpace). */
+const SEGMENT_PROBES = ['hello world', 'one  two three', 'it ends. Then more'];
+
 /** A text that surely holds a few ordinary tokens, to see which special tokens surround them. */
 const FRAME_PROBE = 'the frame probe';
 
@@ -46,6 +49,7 @@ export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
   private readonly specialIds: Set<number>;
   private frame?: SpecialFrame;
+  private dropSpace?: boolean;
 
   constructor(
     private readonly spec: ModelSpec,
@@ -86,24 +90,48 @@ export class TextTokenizer {
   }
 
   /**
-   * Every token of `text`, without special tokens. The text is tokenized in segments that end where a
-   * whitespace run starts (text-prefix.ts explains why that gives the whole text's tokens), so a
-   * 10 MB text costs its ids, not the tokenizer's per-token objects for all of it at once.
+   * Every token of `text`, without special tokens. The text is tokenized in segments cut before a word
+   * (text-prefix.ts nextSegment), in the way this tokenizer was seen to reproduce its whole-text tokens,
+   * so a 10 MB text costs its ids, not the tokenizer's per-token objects for all of it at once.
    */
   contentTokens(text: string): TokenRun {
     const ids: number[] = [];
     const typeIds: number[] = [];
+    const dropSpace = this.segmentsDropSpace();
     // Type ids only when every segment has them (the tokenizer gives them for pairs, not single texts).
     let withTypes = text.length > 0;
-    for (let rest = text; rest.length > 0; ) {
-      const segment = textPrefix(rest, SEGMENT_CHARS);
-      rest = rest.slice(segment.length);
-      const encoding = this.tokenizer.encode(this.spec.doLowerCase ? segment.toLowerCase() : segment, {add_special_tokens: false});
+    for (let from = 0; from < text.length; ) {
+      const {end, next} = nextSegment(text, from, SEGMENT_CHARS, dropSpace);
+      const encoding = this.encodeContent(text.slice(from, end));
       for (const id of encoding.ids) ids.push(id);
       if (encoding.token_type_ids) for (const t of encoding.token_type_ids) typeIds.push(t);
       else withTypes = false;
+      from = next;
     }
     return withTypes ? {ids, typeIds} : {ids};
+  }
+
+  /**
+   * Whether segments must drop the space before their first word: checked once on probe texts cut
+   * before their last word, keeping the space first (right for BERT and byte-level BPE), then dropping
+   * it (right when the normalizer prepends "▁" to every input, as the built-in model's does).
+   */
+  private segmentsDropSpace(): boolean {
+    if (this.dropSpace !== undefined) return this.dropSpace;
+    const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((id, i) => id === b[i]);
+    const cutsCleanly = (drop: boolean): boolean =>
+      SEGMENT_PROBES.every((probe) => {
+        const p = probe.lastIndexOf(' ');
+        const pieces = [...this.encodeContent(probe.slice(0, p)).ids, ...this.encodeContent(probe.slice(drop ? p + 1 : p)).ids];
+        return same(pieces, this.encodeContent(probe).ids);
+      });
+    // Neither reproducing the probes would leave small differences at the cuts; keeping the space is the common case.
+    this.dropSpace = !cutsCleanly(false) && cutsCleanly(true);
+    return this.dropSpace;
+  }
+
+  private encodeContent(text: string): {ids: number[]; token_type_ids?: number[]} {
+    return this.tokenizer.encode(this.spec.doLowerCase ? text.toLowerCase() : text, {add_special_tokens: false});
   }
 
   /** Every token of `text` with its special tokens, not cut; `truncated` says whether it is over maxLength. */
