@@ -1,8 +1,10 @@
 /**
  * src/encoder: model folder -> tokenizer + ONNX Runtime sessions (in worker threads above one thread)
  * -> `embed(texts)` returning a VectorMatrix, and `embedStream(records)` doing the windowed length sort,
- * token-budget batching, order restoration, pooling and normalization. Depends on models/ (the
- * ModelSpec) and vectors/matrix; knows nothing about files, flags or oclif.
+ * token-budget batching, order restoration, pooling and normalization. Options add a prompt in front
+ * of every text (prompt.ts), chunk or refuse texts over max_seq_length (chunking.ts, overflow-error.ts)
+ * and keep the first dimensions of Matryoshka vectors. Depends on models/ (the ModelSpec) and
+ * vectors/matrix; knows nothing about files, flags or oclif.
  *
  * The shared sentence encoder: tokenizer + ONNX session + pooling, with windowed length-sorted
  * batching. It knows nothing about files or flags; commands hand it texts or a record stream.
