@@ -11,7 +11,7 @@ export default class Encode extends SbertkitCommand<EncodeResult> {
   static override description = `Streams INPUT (a file or - for stdin) through the shared encoder and writes one vector per row.
 Texts are read in windows, sorted by token length and batched under a token budget; output keeps input order.
 Output format comes from the OUTPUT extension (.parquet, .arrow, .arrows, .jsonl), else --format; stdout defaults to JSONL.
-Texts longer than the model's max_seq_length are truncated and counted in the summary.
+Texts longer than the model's max_seq_length are truncated and counted in the summary (--on-overflow chunk or error to do otherwise).
 --precision stores compact vectors as sentence-transformers' quantize_embeddings does: float16 (2x
 smaller), int8/uint8 (4x; per dimension ranges from --calibration FILE, else from the first
 --calibration-rows rows, kept in the file's metadata), binary/ubinary (32x; sign bits, 8 per byte).
@@ -24,6 +24,10 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     {description: 'Machine-readable result for scripts', command: '<%= config.bin %> <%= command.id %> texts.tsv -o out.parquet --json'},
     {description: 'int8 vectors, 4x smaller, with ranges from a calibration sample', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision int8 --calibration sample.parquet -o corpus.parquet'},
     {description: 'Binary vectors, 32x smaller, for Hamming search', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision binary -o corpus.parquet'},
+    {
+      description: 'Long documents averaged over max_seq_length windows (32 tokens shared), with the model\'s "passage" prompt, first 256 dimensions',
+      command: '<%= config.bin %> <%= command.id %> docs.jsonl -o docs.parquet --model ./my-model --on-overflow chunk --chunk-overlap 32 --prompt-name passage --truncate-dim 256',
+    },
   ];
 
   static override args = {

@@ -6,7 +6,8 @@
 import {availableParallelism} from 'node:os';
 import {Flags, type Interfaces} from '@oclif/core';
 import {Encoder, ENCODER_DEFAULTS} from '../encoder/encoder.js';
-import type {SentenceEncoder} from '../encoder/types.js';
+import {OVERFLOW_MODES, type SentenceEncoder} from '../encoder/types.js';
+import {EXIT, SbertkitError} from '../errors.js';
 import {resolveModel} from '../models/resolve.js';
 import {DEVICES} from '../onnx/device.js';
 import {createDownloadProgress} from './download-progress.js';
@@ -31,6 +32,24 @@ export const modelFlags = {
   normalize: Flags.boolean({description: "L2-normalize vectors (default: the model's Normalize module decides).", allowNo: true, helpGroup: 'ENCODER'}),
   device: Flags.option({description: "Where the model runs: cpu, or cuda (needs ONNX Runtime's CUDA provider installed; see README).", options: DEVICES, default: 'cpu' as const, helpGroup: 'ENCODER'})(),
   threads: Flags.integer({description: 'ONNX Runtime threads (default: all cores); above 1, batches run in parallel on one single-threaded session per thread.', min: 1, helpGroup: 'ENCODER'}),
+  'truncate-dim': Flags.integer({
+    description: 'Keep the first N dimensions of each vector (Matryoshka models), re-normalized when vectors are normalized.',
+    min: 1,
+    helpGroup: 'ENCODER',
+  }),
+  prompt: Flags.string({
+    description: 'Text put in front of every text, e.g. "query: " (counts toward max_seq_length); --prompt "" turns off the model\'s default prompt.',
+    exclusive: ['prompt-name'],
+    helpGroup: 'ENCODER',
+  }),
+  'prompt-name': Flags.string({description: "A prompt of the model's config_sentence_transformers.json by name (default: its default_prompt_name, if any).", helpGroup: 'ENCODER'}),
+  'on-overflow': Flags.option({
+    description: 'Texts longer than max_seq_length: truncate (keep the first tokens), chunk (average the vectors of token windows), or error.',
+    options: OVERFLOW_MODES,
+    default: 'truncate' as const,
+    helpGroup: 'ENCODER',
+  })(),
+  'chunk-overlap': Flags.integer({description: 'Tokens shared by consecutive windows with --on-overflow chunk (default 0).', min: 0, helpGroup: 'ENCODER'}),
 };
 
 export type ModelFlagValues = Interfaces.InferredFlags<typeof modelFlags>;
@@ -41,6 +60,9 @@ export type ModelFlagValues = Interfaces.InferredFlags<typeof modelFlags>;
  */
 export function encoderLoader(flags: Partial<ModelFlagValues>, options: {status: (message: string) => void; warn: (message: string) => void; quiet: boolean}): () => Promise<SentenceEncoder> {
   return async () => {
+    if (flags['chunk-overlap'] !== undefined && flags['on-overflow'] !== 'chunk') {
+      throw new SbertkitError(`--chunk-overlap applies only with --on-overflow chunk (got --on-overflow ${flags['on-overflow']})`, {exitCode: EXIT.BAD_INPUT});
+    }
     // Each thread above one is a worker with its own copy of the model: more than the cores only
     // multiplies memory and contention.
     const cores = availableParallelism();
@@ -64,6 +86,11 @@ export function encoderLoader(flags: Partial<ModelFlagValues>, options: {status:
       normalize: flags.normalize,
       threads,
       device: flags.device,
+      truncateDim: flags['truncate-dim'],
+      prompt: flags.prompt,
+      promptName: flags['prompt-name'],
+      onOverflow: flags['on-overflow'],
+      chunkOverlap: flags['chunk-overlap'],
     });
   };
 }

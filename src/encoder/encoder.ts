@@ -1,8 +1,10 @@
 /**
  * src/encoder: model folder -> tokenizer + ONNX Runtime sessions (in worker threads above one thread)
  * -> `embed(texts)` returning a VectorMatrix, and `embedStream(records)` doing the windowed length sort,
- * token-budget batching, order restoration, pooling and normalization. Depends on models/ (the
- * ModelSpec) and vectors/matrix; knows nothing about files, flags or oclif.
+ * token-budget batching, order restoration, pooling and normalization. Options add a prompt in front
+ * of every text (prompt.ts), chunk or refuse texts over max_seq_length (chunking.ts, overflow-error.ts)
+ * and keep the first dimensions of Matryoshka vectors. Depends on models/ (the ModelSpec) and
+ * vectors/matrix; knows nothing about files, flags or oclif.
  *
  * The shared sentence encoder: tokenizer + ONNX session + pooling, with windowed length-sorted
  * batching. It knows nothing about files or flags; commands hand it texts or a record stream.
@@ -16,19 +18,51 @@ import {OnnxSession, type BatchRunner} from './onnx-session.js';
 import {SessionPool} from './session-pool.js';
 import type {Device} from '../onnx/device.js';
 import {l2Normalize, poolTokens} from './pooling.js';
+import {TextChunker, weightedMean} from './chunking.js';
+import {TextOverflowError} from './overflow-error.js';
+import {resolvePrompt, type ResolvedPrompt} from './prompt.js';
 import {TextTokenizer, type TokenizedText} from './tokenize.js';
 import {VectorMatrix} from '../vectors/matrix.js';
-import {addStats, emptyStats, type EmbedStreamOptions, type EmbeddedChunk, type Embeddings, type EncoderOptions, type SentenceEncoder} from './types.js';
+import {
+  addStats,
+  emptyStats,
+  OVERFLOW_MODES,
+  type EmbedStreamOptions,
+  type EmbeddedChunk,
+  type Embeddings,
+  type EncodeStats,
+  type EncoderOptions,
+  type OverflowMode,
+  type SentenceEncoder,
+} from './types.js';
 
 export const ENCODER_DEFAULTS = {batchSize: 32, maxTokens: 16_384, windowSize: 4096} as const;
+
+/** The model inputs of one window of records, and how they map back to rows. */
+interface WindowPlan {
+  /** What runs through the model: one input per text, several for a chunked one. */
+  inputs: TokenizedText[];
+  /** Row r's inputs are inputs[first[r]] .. inputs[first[r + 1] - 1]. */
+  first: number[];
+  /** Window weights of chunked rows (undefined for rows with one input). */
+  weights: Array<number[] | undefined>;
+  /** Which row each input belongs to. */
+  rowOf: number[];
+  stats: EncodeStats;
+}
 
 export class Encoder implements SentenceEncoder {
   readonly normalized: boolean;
   readonly pooling: string;
+  readonly prompt: ResolvedPrompt;
+  readonly overflow: {mode: OverflowMode; overlap: number};
+  readonly truncateDim?: number;
   private readonly batchSize: number;
   private readonly maxTokens: number;
   private readonly windowSize: number;
-  private dim = 0;
+  private readonly chunker?: TextChunker;
+  /** The model's own output size; `dimension` is smaller under truncateDim. */
+  private fullDim = 0;
 
   private constructor(
     readonly spec: ModelSpec,
@@ -41,6 +75,15 @@ export class Encoder implements SentenceEncoder {
     this.windowSize = positive(options.windowSize, ENCODER_DEFAULTS.windowSize, 'window size');
     this.normalized = options.normalize ?? spec.normalize;
     this.pooling = session.pooledInGraph ? 'graph' : spec.pooling;
+    this.prompt = resolvePrompt(spec, options);
+    const mode = options.onOverflow ?? 'truncate';
+    if (!OVERFLOW_MODES.includes(mode)) throw new SbertkitError(`overflow mode must be one of ${OVERFLOW_MODES.join(', ')}, got ${String(mode)}`, {exitCode: EXIT.BAD_INPUT});
+    if (options.chunkOverlap !== undefined && mode !== 'chunk') {
+      throw new SbertkitError(`a chunk overlap applies only when long texts are chunked (overflow mode is ${mode})`, {exitCode: EXIT.BAD_INPUT});
+    }
+    this.overflow = {mode, overlap: options.chunkOverlap ?? 0};
+    if (mode === 'chunk') this.chunker = new TextChunker(tokenizer, this.prompt.text, this.overflow.overlap);
+    if (options.truncateDim !== undefined) this.truncateDim = positive(options.truncateDim, 0, 'truncate_dim');
   }
 
   /** Loads tokenizer and ONNX session for a resolved model folder. */
@@ -52,7 +95,10 @@ export class Encoder implements SentenceEncoder {
       const encoder = new Encoder(spec, tokenizer, session, options);
       // The graph is the authority on the output size (configs can be missing or stale): probe it once.
       const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
-      encoder.dim = probe!.length;
+      encoder.fullDim = probe!.length;
+      if (encoder.truncateDim !== undefined && encoder.truncateDim > encoder.fullDim) {
+        throw new SbertkitError(`truncate_dim ${encoder.truncateDim} is more than the ${encoder.fullDim} dimensions of ${spec.name}`, {exitCode: EXIT.BAD_INPUT});
+      }
       if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe!) - 1) < 1e-4) {
         // The graph pools and normalizes itself; pretending otherwise would mislabel the output.
         throw new SbertkitError(`${spec.name} normalizes inside its ONNX graph (sentence_embedding output); --no-normalize cannot undo that`, {
@@ -67,7 +113,7 @@ export class Encoder implements SentenceEncoder {
   }
 
   get dimension(): number {
-    return this.dim;
+    return this.truncateDim ?? this.fullDim;
   }
 
   get threads(): number {
@@ -85,50 +131,117 @@ export class Encoder implements SentenceEncoder {
       parts.push(chunk.vectors);
       addStats(stats, chunk.stats);
     }
-    const stacked = VectorMatrix.concat(parts, this.dim);
+    const stacked = VectorMatrix.concat(parts, this.dimension);
     // Chunks number their rows from 0; the whole result is numbered by text index.
-    return {vectors: new VectorMatrix(texts.map((_, i) => i), this.dim, stacked.data), stats};
+    return {vectors: new VectorMatrix(texts.map((_, i) => i), this.dimension, stacked.data), stats};
   }
 
   async *embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, options: EmbedStreamOptions = {}): AsyncGenerator<EmbeddedChunk<R>> {
     let window: R[] = [];
+    let offset = 0;
     for await (const record of records) {
       window.push(record);
       if (window.length >= this.windowSize) {
-        yield await this.embedWindow(window, options.onBatch);
+        yield await this.embedWindow(window, offset, options.onBatch);
+        offset += window.length;
         window = [];
       }
     }
-    if (window.length > 0) yield await this.embedWindow(window, options.onBatch);
+    if (window.length > 0) yield await this.embedWindow(window, offset, options.onBatch);
   }
 
   /** Tokenizes a window, runs it in length-sorted batches, and returns its vectors in input order. */
-  private async embedWindow<R extends {text: string}>(window: R[], onBatch?: (rows: number) => void): Promise<EmbeddedChunk<R>> {
-    const tokenized = window.map((record, i) => {
-      if (typeof record.text !== 'string') throw new SbertkitError(`record ${i} has no text`, {exitCode: EXIT.BAD_INPUT});
-      return this.tokenizer.tokenize(record.text);
-    });
-    const dim = this.dim;
-    const data = new Float32Array(window.length * dim);
-    const plan = planBatches(tokenized.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens});
+  private async embedWindow<R extends {text: string}>(window: R[], offset: number, onBatch?: (rows: number) => void): Promise<EmbeddedChunk<R>> {
+    const plan = this.planWindow(window, offset);
+    const {inputs, first, rowOf} = plan;
+    const fullDim = this.fullDim;
+    const outputs = new Float32Array(inputs.length * fullDim);
+    const batches = planBatches(inputs.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens});
+    // Progress counts rows: a chunked row is done when its last window is.
+    const pending = window.map((_, r) => first[r + 1]! - first[r]!);
     // Up to `concurrency` batches in flight; each result lands at its own rows, so order is kept.
     let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < plan.length) {
-        const batch = plan[next++]!;
-        const results = await this.runBatch(batch.map((i) => tokenized[i]!));
-        batch.forEach((index, k) => data.set(results[k]!, index * dim));
-        onBatch?.(batch.length);
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const results = await this.runBatch(batch.map((i) => inputs[i]!));
+        let finished = 0;
+        batch.forEach((index, k) => {
+          outputs.set(results[k]!, index * fullDim);
+          if (--pending[rowOf[index]!]! === 0) finished++;
+        });
+        if (finished > 0) onBatch?.(finished);
       }
     };
-    await Promise.all(Array.from({length: Math.min(this.session.concurrency, plan.length)}, lane));
-    const stats = emptyStats();
-    for (const t of tokenized) {
+    await Promise.all(Array.from({length: Math.min(this.session.concurrency, batches.length)}, lane));
+    const dim = this.dimension;
+    const data = new Float32Array(window.length * dim);
+    window.forEach((_, r) => data.set(this.rowVector(outputs, plan, r), r * dim));
+    return {records: window, vectors: new VectorMatrix(window.map((_, i) => i), dim, data), stats: plan.stats};
+  }
+
+  /**
+   * The model inputs of a window of records: the prompt goes in front of each text, and a text longer
+   * than max_seq_length is truncated, cut into windows, or refused, as the overflow mode says.
+   */
+  private planWindow(window: readonly {text: string}[], offset: number): WindowPlan {
+    const plan: WindowPlan = {inputs: [], first: [], weights: [], rowOf: [], stats: emptyStats()};
+    const {stats} = plan;
+    window.forEach((record, r) => {
+      if (typeof record.text !== 'string') throw new SbertkitError(`record ${offset + r} has no text`, {exitCode: EXIT.BAD_INPUT});
+      const text = this.prompt.text + record.text;
+      const tokens = this.tokenizer.tokenize(text);
+      let rowInputs: TokenizedText[] = [tokens];
+      let weights: number[] | undefined;
+      // `truncated` may also mean "more text than the tokenizer was shown" (tokenize() reads a bounded
+      // prefix), so the modes that need the whole text look at all of it before deciding.
+      if (tokens.truncated && this.overflow.mode === 'error') {
+        const whole = this.tokenizer.tokenizeWhole(text);
+        if (whole.truncated) throw new TextOverflowError(whole.ids.length, this.maxSeqLength, offset + r, record);
+        rowInputs = [whole];
+      } else if (tokens.truncated && this.chunker) {
+        const windows = this.chunker.windows(record.text);
+        rowInputs = windows.inputs;
+        if (rowInputs.length > 1) {
+          weights = windows.weights;
+          stats.chunked++;
+        }
+      } else if (tokens.truncated) {
+        stats.truncated++;
+      }
+      plan.first.push(plan.inputs.length);
+      plan.weights.push(weights);
+      for (const input of rowInputs) {
+        plan.inputs.push(input);
+        plan.rowOf.push(r);
+        stats.tokens += input.ids.length;
+      }
       stats.rows++;
-      stats.tokens += t.ids.length;
-      if (t.truncated) stats.truncated++;
+    });
+    plan.first.push(plan.inputs.length);
+    return plan;
+  }
+
+  /**
+   * Row r's vector from its inputs' outputs: chunk windows averaged by weight (then normalized when
+   * normalizing), then truncateDim's first dimensions, re-normalized when normalizing so the vectors
+   * stay unit length as the metadata says.
+   */
+  private rowVector(outputs: Float32Array, plan: WindowPlan, r: number): Float32Array {
+    const fullDim = this.fullDim;
+    const start = plan.first[r]!;
+    const count = plan.first[r + 1]! - start;
+    const view = (i: number): Float32Array => outputs.subarray(i * fullDim, (i + 1) * fullDim);
+    let vector: Float32Array;
+    if (count === 1) {
+      vector = view(start);
+    } else {
+      vector = weightedMean(Array.from({length: count}, (_, k) => view(start + k)), plan.weights[r]!);
+      if (this.normalized) l2Normalize(vector);
     }
-    return {records: window, vectors: new VectorMatrix(window.map((_, i) => i), dim, data), stats};
+    if (this.truncateDim === undefined) return vector;
+    const truncated = vector.slice(0, this.truncateDim);
+    return this.normalized ? l2Normalize(truncated) : truncated;
   }
 
   /** Pads one batch on the right, runs the graph, pools and normalizes. */

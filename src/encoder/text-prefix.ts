@@ -37,3 +37,28 @@ export function textPrefix(text: string, maxChars: number): string {
   const high = text.charCodeAt(maxChars - 1);
   return text.slice(0, high >= 0xd800 && high <= 0xdbff ? maxChars - 1 : maxChars);
 }
+
+/**
+ * Where the segment of `text` starting at `from` ends (`end`) and the next begins (`next`), for
+ * tokenizing a whole text piece by piece. Segments are at most `maxChars` long and preferably end at a
+ * plain space that comes just before a word, in the second half of the window: there every tokenizer
+ * starts a new word. Whether that space belongs to the next segment or is dropped depends on the
+ * tokenizer: byte-level BPE marks it on the word ("Ġword"), while a normalizer that prepends "▁" to
+ * every input would mark it twice unless the space is dropped (`dropSpace`). Without such a space, any
+ * whitespace before a word, else a hard cut that never splits a surrogate pair (the rare cut where
+ * tokens may differ from the whole text's).
+ */
+export function nextSegment(text: string, from: number, maxChars: number, dropSpace: boolean): {end: number; next: number} {
+  if (text.length - from <= maxChars) return {end: text.length, next: text.length};
+  const last = from + maxChars;
+  const lowest = from + Math.ceil(maxChars / 2);
+  for (let p = last; p > lowest; p--) {
+    if (text.charCodeAt(p) === 0x20 && !isSpace(text.charCodeAt(p + 1))) return {end: p, next: dropSpace ? p + 1 : p};
+  }
+  for (let p = last; p > lowest; p--) {
+    if (isSpace(text.charCodeAt(p)) && !isSpace(text.charCodeAt(p + 1))) return {end: p, next: p};
+  }
+  const high = text.charCodeAt(last - 1);
+  const end = high >= 0xd800 && high <= 0xdbff ? last - 1 : last;
+  return {end, next: end};
+}

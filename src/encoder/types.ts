@@ -18,18 +18,40 @@ export interface EncoderOptions {
   maxSeqLength?: number;
   /** ONNX Runtime execution provider: 'cpu' (default) or 'cuda' (its binaries installed separately). */
   device?: Device;
+  /**
+   * Matryoshka truncation: keep the first N dimensions of every vector (at most the model's dimension),
+   * re-normalized when the encoder normalizes.
+   */
+  truncateDim?: number;
+  /** Text put in front of every text before tokenizing; '' turns off the model's default prompt. Exclusive with promptName. */
+  prompt?: string;
+  /** A prompt of the model's config_sentence_transformers.json by name. */
+  promptName?: string;
+  /** What to do with texts longer than max_seq_length (default 'truncate'). */
+  onOverflow?: OverflowMode;
+  /** Tokens shared by consecutive windows when onOverflow is 'chunk' (default 0). */
+  chunkOverlap?: number;
 }
+
+/**
+ * Texts longer than max_seq_length: 'truncate' keeps the first tokens; 'chunk' embeds windows of
+ * max_seq_length tokens and averages them by the text tokens each holds; 'error' refuses the text.
+ */
+export type OverflowMode = 'truncate' | 'chunk' | 'error';
+export const OVERFLOW_MODES: readonly OverflowMode[] = ['truncate', 'chunk', 'error'];
 
 export interface EncodeStats {
   rows: number;
-  /** Real (unpadded) tokens after truncation. */
+  /** Real (unpadded) tokens the model ran on: after truncation, and every window's for chunked texts. */
   tokens: number;
   /** Texts that were longer than max_seq_length and got cut. */
   truncated: number;
+  /** Texts that were longer than max_seq_length and were embedded in windows (onOverflow 'chunk'). */
+  chunked: number;
 }
 
 export function emptyStats(): EncodeStats {
-  return {rows: 0, tokens: 0, truncated: 0};
+  return {rows: 0, tokens: 0, truncated: 0, chunked: 0};
 }
 
 /** Adds `more` into `total` (callers of embedStream sum the chunks' stats this way). */
@@ -37,6 +59,7 @@ export function addStats(total: EncodeStats, more: EncodeStats): EncodeStats {
   total.rows += more.rows;
   total.tokens += more.tokens;
   total.truncated += more.truncated;
+  total.chunked += more.chunked;
   return total;
 }
 
@@ -68,6 +91,12 @@ export interface SentenceEncoder {
   readonly pooling: string;
   /** Token limit actually applied (the model's max_seq_length, or lower when asked). */
   readonly maxSeqLength: number;
+  /** The Matryoshka truncation applied, when asked for (then dimension equals it). */
+  readonly truncateDim?: number;
+  /** The prompt put in front of every text ('' for none), and its name when it came from the model's prompts. */
+  readonly prompt: {text: string; name?: string};
+  /** What happens to texts longer than maxSeqLength, and the window overlap when chunking. */
+  readonly overflow: {mode: OverflowMode; overlap: number};
   /** Embeds texts; row i of the result belongs to texts[i]. */
   embed(texts: readonly string[]): Promise<Embeddings>;
   /**

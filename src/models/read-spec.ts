@@ -77,6 +77,30 @@ function lineOfKey(file: string, key: string): number | undefined {
   return at < 0 ? undefined : text.slice(0, at).split('\n').length;
 }
 
+/**
+ * config_sentence_transformers.json's "prompts" and "default_prompt_name", checked as
+ * sentence-transformers checks them when it loads the model (a default name must be one of the prompts).
+ */
+function promptsFromConfig(config: Record<string, any>, file: string): {prompts: Record<string, string>; defaultPromptName?: string} {
+  const fail = (field: string, message: string): never => {
+    throw new SbertkitError(message, {file, line: lineOfKey(file, field), field, exitCode: EXIT.MODEL});
+  };
+  const raw = config.prompts ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return fail('prompts', `prompts must be an object of name: text, got ${JSON.stringify(raw)}`);
+  const prompts: Record<string, string> = {};
+  for (const [name, text] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof text !== 'string') return fail('prompts', `prompt '${name}' must be a string, got ${JSON.stringify(text)}`);
+    prompts[name] = text;
+  }
+  const defaultPromptName: unknown = config.default_prompt_name ?? undefined;
+  if (defaultPromptName === undefined) return {prompts};
+  if (typeof defaultPromptName !== 'string' || !(defaultPromptName in prompts)) {
+    const names = Object.keys(prompts);
+    return fail('default_prompt_name', `default_prompt_name ${JSON.stringify(defaultPromptName)} is not one of the prompts (${names.length > 0 ? names.join(', ') : 'none defined'})`);
+  }
+  return {prompts, defaultPromptName};
+}
+
 export function readModelSpec(folder: string, options: ReadSpecOptions = {}): ModelSpec {
   const dir = resolve(folder);
   if (!existsSync(dir)) throw new SbertkitError(`model folder not found: ${folder}`, {exitCode: EXIT.MODEL});
@@ -107,6 +131,8 @@ export function readModelSpec(folder: string, options: ReadSpecOptions = {}): Mo
   const sbertConfig = readJson(dir, 'sentence_bert_config.json') ?? {};
   const modelConfig = readJson(dir, 'config.json') ?? {};
   const tokenizerConfig = readJson(dir, 'tokenizer_config.json') ?? {};
+  const stConfig = readJson(dir, 'config_sentence_transformers.json') ?? {};
+  const {prompts, defaultPromptName} = promptsFromConfig(stConfig, join(dir, 'config_sentence_transformers.json'));
 
   const positionLimit = typeof modelConfig.max_position_embeddings === 'number' ? modelConfig.max_position_embeddings : undefined;
   // Tokenizer configs often carry a huge sentinel (1e30) for "no limit"; ignore those.
@@ -136,5 +162,8 @@ export function readModelSpec(folder: string, options: ReadSpecOptions = {}): Mo
     pooling,
     normalize,
     dimension,
+    prompts,
+    ...(defaultPromptName === undefined ? {} : {defaultPromptName}),
+    includePrompt: poolingConfig?.include_prompt !== false,
   };
 }

@@ -25,4 +25,13 @@ export interface ModelSpec {
   normalize: boolean;
   /** Output dimension when known from configs (1_Pooling word_embedding_dimension or config.json hidden_size). */
   dimension?: number;
+  /** Named prompts from config_sentence_transformers.json ("prompts"); {} when absent. */
+  prompts: Record<string, string>;
+  /** config_sentence_transformers.json "default_prompt_name": the prompt used when none is asked for. Always a key of `prompts`. */
+  defaultPromptName?: string;
+  /**
+   * 1_Pooling include_prompt (default true). False means the prompt's tokens are left out of pooling
+   * (INSTRUCTOR-style models), which sbertkit does not do, so it refuses prompts for such models.
+   */
+  includePrompt: boolean;
 }

@@ -26,6 +26,7 @@ import {checkComparable} from './vector-input.js';
 
 /** Rows whose ranges calibrate int8/uint8 when no --calibration file is given. */
 export const DEFAULT_CALIBRATION_ROWS = 10_000;
+import {locateOverflow} from './text-overflow.js';
 
 export interface EncodeOptions {
   input: string;
@@ -63,6 +64,8 @@ export interface EncodeResult {
   tokens: number;
   /** Texts longer than max_seq_length, cut to it. */
   truncated: number;
+  /** Texts longer than max_seq_length, embedded in windows and averaged (--on-overflow chunk). */
+  chunked: number;
   max_seq_length: number;
   /** Input lines in which bytes that are not UTF-8 were replaced (--on-invalid-utf8 replace). */
   invalid_utf8_lines: number;
@@ -112,6 +115,7 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
       rows: written.stats.rows,
       tokens: written.stats.tokens,
       truncated: written.stats.truncated,
+      chunked: written.stats.chunked,
       max_seq_length: encoder.maxSeqLength,
       invalid_utf8_lines: source.invalidUtf8Lines,
       seconds,
@@ -133,7 +137,7 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
 
 /** "encoded 3 texts (42 tokens, 0 truncated) with M [dim 384] in 0.4 s (7.5 texts/s) -> out.parquet" */
 export function encodeSummary(r: EncodeResult): string {
-  const truncated = r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated';
+  const truncated = (r.truncated > 0 ? `, ${r.truncated} truncated to ${r.max_seq_length} tokens` : ', 0 truncated') + (r.chunked > 0 ? `, ${r.chunked} texts chunked` : '');
   const stopped = r.stopped_early ? ' (stopped early: the reader of stdout went away)' : '';
   const replaced = r.invalid_utf8_lines > 0 ? `, ${r.invalid_utf8_lines} lines with invalid UTF-8 replaced` : '';
   const calibration = r.calibration !== undefined ? `, ranges from ${r.calibration}` : '';
@@ -241,7 +245,7 @@ export async function encodeToVectorFile(
     return {format, stats, stoppedEarly, ...(calibration !== undefined ? {calibration} : {}), clipped: quantizer?.clipped ?? 0};
   } catch (error) {
     await writer?.abort();
-    throw error;
+    throw locateOverflow(error, source.file);
   } finally {
     await source.close();
   }
@@ -311,5 +315,11 @@ export function vectorFileMetadata(encoder: SentenceEncoder): VectorFileMetadata
     'sbertkit.pooling': encoder.pooling,
     'sbertkit.normalized': String(encoder.normalized),
     'sbertkit.max_seq_length': String(encoder.maxSeqLength),
+    ...(encoder.truncateDim === undefined ? {} : {'sbertkit.truncate_dim': String(encoder.truncateDim)}),
+    // Recorded even when empty: a reader can then tell "no prompt" from "made before prompts existed".
+    'sbertkit.prompt': encoder.prompt.text,
+    ...(encoder.prompt.name === undefined ? {} : {'sbertkit.prompt_name': encoder.prompt.name}),
+    'sbertkit.on_overflow': encoder.overflow.mode,
+    ...(encoder.overflow.mode === 'chunk' ? {'sbertkit.chunk_overlap': String(encoder.overflow.overlap)} : {}),
   };
 }

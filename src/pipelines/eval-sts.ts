@@ -16,6 +16,7 @@ import {namedDatasetInputs} from '../io/sts/dataset-names.js';
 import {readStsDatasets, type ReadStsOptions} from '../io/sts/read-sts.js';
 import {fileSha256} from '../models/fingerprint.js';
 import {secondsSince, type PipelineServices, type Progress} from './context.js';
+import {locateOverflow} from './text-overflow.js';
 
 export interface EvalStsOptions extends Pick<ReadStsOptions, 'sentence1Column' | 'sentence2Column' | 'scoreColumn' | 'skipInvalid' | 'stdin' | 'onInvalidUtf8'> {
   files: string[];
@@ -78,6 +79,9 @@ export async function runEvalSts(options: EvalStsOptions, services: PipelineServ
         lastDone = done;
       },
     });
+  } catch (error) {
+    // Sentences are encoded once across datasets, so no single file:line is named.
+    throw locateOverflow(error);
   } finally {
     progress?.stop();
     await encoder.close();

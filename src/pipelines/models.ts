@@ -66,6 +66,8 @@ export interface ModelInfo {
   pooling_in_graph: boolean;
   normalize: boolean;
   dimension: number;
+  /** The model's prompts (config_sentence_transformers.json) as `name: "text"`, the default marked. */
+  prompts: string[];
 }
 
 export async function describeModel(services: Pick<PipelineServices, 'loadEncoder'>): Promise<ModelInfo> {
@@ -92,12 +94,13 @@ export function describeEncoder(encoder: SentenceEncoder): ModelInfo {
     pooling_in_graph: encoder.pooling === 'graph',
     normalize: encoder.normalized,
     dimension: encoder.dimension,
+    prompts: Object.entries(spec.prompts).map(([name, text]) => `${name}: ${JSON.stringify(text)}${name === spec.defaultPromptName ? ' (default)' : ''}`),
   };
 }
 
 /** The human rendering of `models info`: one "key  value" line per fact. */
 export function modelInfoText(info: ModelInfo): string {
-  return `${keyValueLines({...info}).join('\n')}\n`;
+  return `${keyValueLines({...info, prompts: info.prompts.length > 0 ? info.prompts : 'none'}).join('\n')}\n`;
 }
 
 export function modelInfoSummary(info: ModelInfo): string {

@@ -24,6 +24,7 @@ import {similarity, type Metric} from '../vectors/metric.js';
 import {secondsSince, type PipelineServices} from './context.js';
 import {checkComparable, isVectorFilePath, loadSearchVectors, loadTexts, loadVectors, type LoadedVectors, type SearchMatrix, type VectorInputOptions} from './vector-input.js';
 import {idColumn, searchWithProgress} from './vector-search.js';
+import {locateOverflow} from './text-overflow.js';
 
 interface CommonOptions {
   output: string;
@@ -117,7 +118,13 @@ async function runPairs(options: PairsOptions, services: PipelineServices): Prom
     let truncated = 0;
     let window: Row[] = [];
     const flush = async (): Promise<void> => {
-      truncated += await cache.fill(encoder!, window.flatMap((row) => [row.fields[options.column1]!, row.fields[options.column2]!]));
+      try {
+        truncated += await cache.fill(encoder!, window.flatMap((row) => [row.fields[options.column1]!, row.fields[options.column2]!]));
+      } catch (error) {
+        // The cache encodes distinct texts, so the row is found by its text.
+        const text = (record: unknown): string | undefined => (record as {text?: string}).text;
+        throw locateOverflow(error, source.file, (record) => window.find((row) => row.fields[options.column1] === text(record) || row.fields[options.column2] === text(record))?.line);
+      }
       const out: TypedRow[] = [];
       for (const row of window) {
         const score = similarity(options.metric, cache.get(row.fields[options.column1]!)!, cache.get(row.fields[options.column2]!)!);

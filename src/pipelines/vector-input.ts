@@ -13,6 +13,7 @@ import {readVectorMatrix} from '../io/vectors/read-vectors.js';
 import {VectorMatrix, type RowId} from '../vectors/matrix.js';
 import type {BitMatrix} from '../vectors/packed-bits.js';
 import type {Precision} from '../vectors/quantize.js';
+import {locateOverflow} from './text-overflow.js';
 
 export interface VectorInputOptions {
   input: string;
@@ -99,13 +100,17 @@ async function encodeAll(file: string, records: AsyncIterable<{id: RowId; text: 
   const ids: RowId[] = [];
   const texts: string[] = [];
   const stats = emptyStats();
-  for await (const chunk of encoder.embedStream(records, {onBatch})) {
-    parts.push(chunk.vectors);
-    addStats(stats, chunk.stats);
-    for (const record of chunk.records) {
-      ids.push(record.id);
-      texts.push(record.text);
+  try {
+    for await (const chunk of encoder.embedStream(records, {onBatch})) {
+      parts.push(chunk.vectors);
+      addStats(stats, chunk.stats);
+      for (const record of chunk.records) {
+        ids.push(record.id);
+        texts.push(record.text);
+      }
     }
+  } catch (error) {
+    throw locateOverflow(error, file === STDIN ? STDIN_NAME : file);
   }
   const stacked = VectorMatrix.concat(parts, encoder.dimension);
   return {file, kind: 'texts', vectors: new VectorMatrix(ids, encoder.dimension, stacked.data), precision: 'float32', texts, model: encoder.spec.name, stats};

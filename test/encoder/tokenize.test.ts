@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
-import {PREFIX_CHARS_PER_TOKEN, textPrefix} from '../../src/encoder/text-prefix.js';
+import {Tokenizer} from '@huggingface/tokenizers';
+import {readFileSync} from 'node:fs';
+import {nextSegment, PREFIX_CHARS_PER_TOKEN, textPrefix} from '../../src/encoder/text-prefix.js';
+import {ensureBuiltinModel} from '../../src/models/builtin/index.js';
 import {TextTokenizer} from '../../src/encoder/tokenize.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
 import {DEFAULT_WORDS, TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
@@ -131,5 +134,66 @@ describe('textPrefix', () => {
     assert.equal(textPrefix(emoji, 10), '🙂'.repeat(5));
     // Whitespace only in the first half of the window does not count.
     assert.equal(textPrefix('a bcdefghijklmnop', 10), 'a bcdefghi');
+  });
+});
+
+describe('TextTokenizer on whole texts (chunking, counting)', () => {
+  test('contentTokens gives every token of the whole text, without [CLS]/[SEP], across segment cuts', () => {
+    const rand = mulberry32(99);
+    const gaps = [' ', ' ', '  ', '\t', '\n', ' \n\t '];
+    // Up to ~200k characters: many 8192-character segments, each cut at a whitespace run.
+    for (const count of [0, 1, 7, 300, 3000, 30000]) {
+      const text = wordsText(rand, count, () => gaps[Math.floor(rand() * gaps.length)]!);
+      const want = referenceWordPiece(vocab, text, 1e9).slice(1, -1);
+      const got = tokenizer.contentTokens(text);
+      assert.deepEqual(got.ids, want, `${count} words, ${text.length} chars`);
+      // @huggingface/tokenizers gives no type ids for a single text (the batch input fills zeros).
+      assert.equal(got.typeIds, undefined);
+    }
+    // The text the prefix reading drops: words beyond the largest prefix still count here.
+    const sparse = `cat${' '.repeat(LARGEST_PREFIX)}dog`;
+    assert.deepEqual(tokenizer.contentTokens(sparse).ids, referenceWordPiece(vocab, 'cat dog', 1e9).slice(1, -1));
+  });
+
+  test('specialFrame is [CLS] before and [SEP] after; tokenizeWhole is the uncut reference', () => {
+    const [cls, sep] = referenceWordPiece(vocab, '', 2);
+    assert.deepEqual(tokenizer.specialFrame(), {prefix: {ids: [cls]}, suffix: {ids: [sep]}});
+    const text = wordsText(mulberry32(5), 200, () => ' ');
+    const whole = tokenizer.tokenizeWhole(text);
+    assert.deepEqual(whole.ids, referenceWordPiece(vocab, text, 1e9));
+    assert.equal(whole.truncated, true);
+    assert.deepEqual(tokenizer.tokenizeWhole('the cat'), {ids: referenceWordPiece(vocab, 'the cat', MAX_SEQ), truncated: false});
+  });
+});
+
+describe('whole texts with the built-in model (a normalizer that prepends "▁" to every input)', () => {
+  test('contentTokens equals the tokenizer on the whole text: segments drop the space the next one gets back', async () => {
+    const {dir} = await ensureBuiltinModel('builtin:use-lite', {cacheDir: await tempDir()});
+    const spec = readModelSpec(dir);
+    const ours = new TextTokenizer(spec, spec.maxSeqLength);
+    const library = new Tokenizer(JSON.parse(readFileSync(spec.tokenizerPath, 'utf8')), spec.tokenizerConfig);
+    const rand = mulberry32(3);
+    const gaps = [' ', ' ', ' ', '  ', ' \t', '\n ', '   '];
+    // ~60k characters: the whole-text reference stays under the Unigram stack limit, and about a dozen segments are cut.
+    const text = wordsText(rand, 9000, () => gaps[Math.floor(rand() * gaps.length)]!);
+    assert.ok(text.length > 50_000, `${text.length} chars`);
+    assert.deepEqual(ours.contentTokens(text).ids, library.encode(text, {add_special_tokens: false}).ids);
+    assert.deepEqual(ours.specialFrame(), {prefix: {ids: []}, suffix: {ids: []}});
+  });
+});
+
+describe('nextSegment', () => {
+  test('ends at a plain space before a word in the second half; keeps or drops that space; else whitespace, else a hard cut', () => {
+    const text = 'aaaa bbbb\tcccc  dddd';
+    assert.deepEqual(nextSegment(text, 0, 100, false), {end: text.length, next: text.length});
+    // Window [0, 16]: the plain space before 'dddd' is at 15.
+    assert.deepEqual(nextSegment(text, 0, 16, false), {end: 15, next: 15});
+    assert.deepEqual(nextSegment(text, 0, 16, true), {end: 15, next: 16});
+    // Window [0, 12]: only a tab before a word (at 9): kept whatever the tokenizer.
+    assert.deepEqual(nextSegment(text, 0, 12, true), {end: 9, next: 9});
+    // No whitespace in the second half: a hard cut, never inside a surrogate pair.
+    assert.deepEqual(nextSegment('x'.repeat(30), 0, 10, true), {end: 10, next: 10});
+    assert.deepEqual(nextSegment(`${'x'.repeat(9)}🙂${'x'.repeat(20)}`, 0, 10, false), {end: 9, next: 9});
+    assert.deepEqual(nextSegment(text, 5, 11, false), {end: 15, next: 15});
   });
 });

@@ -26,7 +26,7 @@ const POLAR: Record<string, {a: number; r: number}> = {
 
 /** What an encoder's embed() returns, for vectors the test made itself. */
 function embeddings(rows: Float32Array[]): Embeddings {
-  return {vectors: VectorMatrix.fromRows(rows), stats: {rows: rows.length, tokens: 0, truncated: 0}};
+  return {vectors: VectorMatrix.fromRows(rows), stats: {rows: rows.length, tokens: 0, truncated: 0, chunked: 0}};
 }
 
 /** A fake encoder that records every text it is asked to embed, call by call. */

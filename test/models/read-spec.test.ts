@@ -73,3 +73,42 @@ describe('max_seq_length in sentence_bert_config.json', () => {
     }
   });
 });
+
+describe('prompts in config_sentence_transformers.json', () => {
+  /** A folder whose config_sentence_transformers.json is exactly `config` (pretty-printed: "prompts" on line 2). */
+  async function promptFolder(name: string, config: Record<string, unknown> | undefined): Promise<string> {
+    const dir = await folderWith(name, {max_seq_length: 16, do_lower_case: false});
+    if (config !== undefined) await writeFile(join(dir, 'config_sentence_transformers.json'), `${JSON.stringify(config, null, 2)}\n`);
+    return dir;
+  }
+
+  test('prompts and default_prompt_name are read; absent file or null default mean none', async () => {
+    const spec = readModelSpec(await promptFolder('prompts', {prompts: {query: 'query: ', passage: 'passage: '}, default_prompt_name: 'query', similarity_fn_name: 'cosine'}));
+    assert.deepEqual([spec.prompts, spec.defaultPromptName, spec.includePrompt], [{query: 'query: ', passage: 'passage: '}, 'query', true]);
+    const none = readModelSpec(await promptFolder('no-config', undefined));
+    assert.deepEqual([none.prompts, none.defaultPromptName], [{}, undefined]);
+    const nullDefault = readModelSpec(await promptFolder('null-default', {prompts: {query: 'q: '}, default_prompt_name: null}));
+    assert.deepEqual([nullDefault.prompts, nullDefault.defaultPromptName], [{query: 'q: '}, undefined]);
+  });
+
+  test('a default_prompt_name that is not a prompt, or a prompt that is not a string, is a model error naming file, line and field', async () => {
+    const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
+      ['unknown-default', {prompts: {query: 'q: '}, default_prompt_name: 'passage'}, 'default_prompt_name', /"passage" is not one of the prompts \(query\)/],
+      ['number-prompt', {prompts: {query: 3}}, 'prompts', /prompt 'query' must be a string, got 3/],
+    ];
+    for (const [name, config, field, pattern] of cases) {
+      const dir = await promptFolder(name, config);
+      assert.throws(
+        () => readModelSpec(dir),
+        (e: unknown) =>
+          e instanceof SbertkitError &&
+          e.exitCode === 3 &&
+          e.file === join(dir, 'config_sentence_transformers.json') &&
+          e.field === field &&
+          e.line === (field === 'prompts' ? 2 : 5) &&
+          pattern.test(e.message),
+        name,
+      );
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../.
 import {VectorMatrix} from '../../vectors/matrix.js';
 import {normalizeRowsInPlace} from '../../vectors/metric.js';
 import type {PipelineServices} from '../context.js';
+import {locateOverflow} from '../text-overflow.js';
 import type {DedupeInput} from './input.js';
 
 /** Unit vectors of the semantic rows: encoded (texts) or picked out of the vector file and normalized in place. */
@@ -21,11 +22,13 @@ export async function semanticVectors(input: DedupeInput, rows: Int32Array, load
   const data = new Float32Array(rows.length * encoder.dimension);
   const stats = emptyStats();
   try {
-    const records = Array.from(rows, (row, i) => ({id: i, text: input.texts[row]!}));
+    const records = Array.from(rows, (row, i) => ({id: i, text: input.texts[row]!, line: input.startLines[row]}));
     for await (const chunk of encoder.embedStream(records, {onBatch: (count) => bar.increment(count)})) {
       addStats(stats, chunk.stats);
       chunk.records.forEach((record, j) => data.set(chunk.vectors.row(j), record.id * encoder.dimension));
     }
+  } catch (error) {
+    throw locateOverflow(error, input.file);
   } finally {
     bar.stop();
   }
