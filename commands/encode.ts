@@ -3,7 +3,9 @@ import {SbertkitCommand} from '../src/cli/base-command.js';
 import {textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
-import {encodeSummary, runEncode, type EncodeResult} from '../src/pipelines/encode.js';
+import {type EncodeResult} from '../src/pipelines/encode.js';
+import {encodeTaskSummary, runEncodeTask} from '../src/pipelines/encode-shard.js';
+import {parseShard} from '../src/io/shard/partition.js';
 
 export default class Encode extends SbertkitCommand<EncodeResult> {
   static override summary = 'Embed texts from CSV/TSV/JSONL/txt into a Parquet, Arrow or JSONL vector file.';
@@ -17,6 +19,7 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
     {description: 'Pipe plain text lines in, JSONL vectors out', command: 'cat sentences.txt | <%= config.bin %> <%= command.id %> - --input-format txt > vectors.jsonl'},
     {description: 'Keep an id and extra columns, with a hub model', command: '<%= config.bin %> <%= command.id %> docs.jsonl --id-column doc_id --keep-columns title,lang --model sentence-transformers/all-MiniLM-L6-v2 -o docs.arrow'},
     {description: 'Machine-readable result for scripts', command: '<%= config.bin %> <%= command.id %> texts.tsv -o out.parquet --json'},
+    {description: 'Part 3 of 8 (one task of an array job); rerunning a complete part does nothing', command: '<%= config.bin %> <%= command.id %> big.csv --id-column id --shard 3/8 -o parts/part-3.parquet'},
   ];
 
   static override args = {
@@ -31,6 +34,7 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
     'input-format': Flags.option({description: 'Input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
     format: Flags.option({description: 'Output format when the extension does not tell.', options: VECTOR_FORMATS})(),
     quote: Flags.boolean({description: 'Honour double quotes in TSV input (off by default: TSV sentences often contain ").', default: false}),
+    shard: Flags.string({description: 'Encode only part i of N (i/N, counting from 0; rows cut by a hash of the id) and write PART.manifest.json; a rerun of a complete part does nothing.'}),
     ...textInputFlags,
     ...modelFlags,
   };
@@ -38,10 +42,11 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
   async run(): Promise<EncodeResult> {
     const {args, flags} = await this.parse(Encode);
     this.dataOnStdout = flags.output === STDIN;
-    return runEncode(
+    return runEncodeTask(
       {
         input: args.input,
         output: flags.output,
+        shard: flags.shard === undefined ? undefined : parseShard(flags.shard),
         inputFormat: flags['input-format'],
         format: flags.format,
         textColumn: flags['text-column'],
@@ -54,5 +59,5 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
     );
   }
 
-  protected summarize = encodeSummary;
+  protected summarize = encodeTaskSummary;
 }
