@@ -197,7 +197,7 @@ function partSettings(options: EncodeOptions): PartSettings {
     keep_columns: options.keepColumns ?? [],
     input_format: options.inputFormat ?? detectTextFormat(options.input) ?? 'unknown',
     quote: options.quote ?? false,
-    on_invalid_utf8: options.onInvalidUtf8 ?? 'fail',
+    on_invalid_utf8: options.onInvalidUtf8 ?? 'error',
     output_format: encodeOutputFormat(options.output, options.format),
   };
 }
