@@ -31,7 +31,7 @@ import {detectTextFormat} from '../io/formats.js';
 import {fileSha256} from '../models/fingerprint.js';
 import {sbertkitVersion} from '../version.js';
 import {secondsSince, type PipelineServices} from './context.js';
-import {encodeOutputFormat, encodeSummary, runEncode, type EncodeOptions, type EncodeResult} from './encode.js';
+import {encodeOutputFormat, encodeSummary, runEncode, vectorFileMetadata, type EncodeOptions, type EncodeResult} from './encode.js';
 
 export interface EncodeShardResult extends EncodeResult {
   /** "i/N". */
@@ -178,6 +178,7 @@ async function partModel(encoder: SentenceEncoder): Promise<PartModel> {
     pooling: encoder.pooling,
     normalized: encoder.normalized,
     max_seq_length: encoder.maxSeqLength,
+    vector_metadata: {...vectorFileMetadata(encoder)},
   };
 }
 

@@ -25,6 +25,11 @@ export interface PartModel {
   pooling: string;
   normalized: boolean;
   max_seq_length: number;
+  /**
+   * The vector file's schema metadata (pipelines/encode.ts vectorFileMetadata): whatever encoder
+   * option comes to shape the vectors and is recorded there is compared on a rerun too.
+   */
+  vector_metadata: Record<string, string>;
 }
 
 /** The options that shape a part's rows, besides model and shard. */
