@@ -3,8 +3,10 @@ import {SbertkitCommand} from '../src/cli/base-command.js';
 import {textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
-import {DEFAULT_CALIBRATION_ROWS, encodeSummary, runEncode, type EncodeResult} from '../src/pipelines/encode.js';
+import {DEFAULT_CALIBRATION_ROWS, type EncodeResult} from '../src/pipelines/encode.js';
 import {PRECISIONS} from '../src/vectors/quantize.js';
+import {encodeTaskSummary, runEncodeTask} from '../src/pipelines/encode-shard.js';
+import {parseShard} from '../src/io/shard/partition.js';
 
 export default class Encode extends SbertkitCommand<EncodeResult> {
   static override summary = 'Embed texts from CSV/TSV/JSONL/txt into a Parquet, Arrow or JSONL vector file.';
@@ -28,6 +30,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
       description: 'Long documents averaged over max_seq_length windows (32 tokens shared), with the model\'s "passage" prompt, first 256 dimensions',
       command: '<%= config.bin %> <%= command.id %> docs.jsonl -o docs.parquet --model ./my-model --on-overflow chunk --chunk-overlap 32 --prompt-name passage --truncate-dim 256',
     },
+    {description: 'Part 3 of 8 (one task of an array job); rerunning a complete part does nothing', command: '<%= config.bin %> <%= command.id %> big.csv --id-column id --shard 3/8 -o parts/part-3.parquet'},
   ];
 
   static override args = {
@@ -45,6 +48,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     precision: Flags.option({description: 'How vectors are stored: float32, float16 (2x smaller), int8/uint8 (4x), binary/ubinary (32x, sign bits).', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
     calibration: Flags.string({description: 'int8/uint8: a vector file (float vectors of the same model) whose per dimension min/max are the ranges.', exclusive: ['calibration-rows'], helpGroup: 'PRECISION'}),
     'calibration-rows': Flags.integer({description: `int8/uint8 without --calibration: take the ranges from this many first rows, held in memory until encoded [default: ${DEFAULT_CALIBRATION_ROWS}].`, min: 1, helpGroup: 'PRECISION'}),
+    shard: Flags.string({description: 'Encode only part i of N (i/N, counting from 0; rows cut by a hash of the id) and write PART.manifest.json; a rerun of a complete part does nothing.'}),
     ...textInputFlags,
     ...modelFlags,
   };
@@ -52,10 +56,11 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
   async run(): Promise<EncodeResult> {
     const {args, flags} = await this.parse(Encode);
     this.dataOnStdout = flags.output === STDIN;
-    return runEncode(
+    return runEncodeTask(
       {
         input: args.input,
         output: flags.output,
+        shard: flags.shard === undefined ? undefined : parseShard(flags.shard),
         inputFormat: flags['input-format'],
         format: flags.format,
         textColumn: flags['text-column'],
@@ -71,5 +76,5 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     );
   }
 
-  protected summarize = encodeSummary;
+  protected summarize = encodeTaskSummary;
 }

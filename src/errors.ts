@@ -49,4 +49,6 @@ export const EXIT = {
    * A -o that cannot be opened at all (missing folder) is still bad input (2); so are read errors.
    */
   IO: 74,
+  /** A service sbertkit needs cannot be reached or refused us (Redis for the queue commands): EX_UNAVAILABLE. */
+  UNAVAILABLE: 69,
 } as const;

@@ -57,6 +57,7 @@ export type {StsReport} from './eval/sts-report.js';
 // pipelines
 export {quietServices, type PipelineServices, type Progress} from './pipelines/context.js';
 export {runEncode, encodeToVectorFile, openEncodeSource, type EncodeOptions, type EncodeResult} from './pipelines/encode.js';
+export {runEncodeShard, runEncodeTask, type EncodeShardResult, type ShardExpectations} from './pipelines/encode-shard.js';
 export {runEvalSts, readBaselineReport, type EvalStsOptions, type EvalStsResult} from './pipelines/eval-sts.js';
 export {listModels, describeModel, type ModelsResult, type ModelInfo} from './pipelines/models.js';
 export {loadVectors, type LoadedVectors} from './pipelines/vector-input.js';

@@ -16,6 +16,7 @@
  * - vectors/ vector files: the reader (records, or VectorMatrix batches) and the writer, which is
  *            the rows writer with id + kept columns + embedding.
  * - report/  the table renderer shared by reports and listings.
+ * - shard/   `--shard i/N`: which rows a part holds (a stable hash of the id), and the part's manifest.
  *
  * Heavy modules (apache-arrow, parquet-wasm) are loaded only by the format modules that need them.
  * Nothing inside io/ imports this file; it is the folder's public face for src/index.ts.
@@ -35,3 +36,5 @@ export {writeTextOutput} from './output/write-text.js';
 export {readStsDataset, readStsDatasets, type StsDataset} from './sts/read-sts.js';
 export {INVALID_UTF8_POLICIES, type InvalidUtf8Policy} from './input/utf8.js';
 export {textTable, markdownTable} from './report/table.js';
+export {parseShard, formatShard, shardOf, keepShard, type Shard} from './shard/partition.js';
+export {manifestPathFor, readManifest, type PartManifest, type PartModel, type PartSettings} from './shard/manifest.js';

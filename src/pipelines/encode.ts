@@ -15,6 +15,7 @@ import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {STDIN, type TextFormat, type VectorFormat, VECTOR_FORMATS} from '../io/formats.js';
 import {resolveRowFormat} from '../io/rows/write-rows.js';
+import {keepShard, type Shard} from '../io/shard/partition.js';
 import {openTexts, type TextSource} from '../io/text/read-texts.js';
 import type {VectorFileMetadata, VectorRecord} from '../io/vectors/types.js';
 import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
@@ -51,6 +52,8 @@ export interface EncodeOptions {
   calibration?: string;
   /** int8/uint8 without --calibration: the ranges come from this many first rows (default 10,000). */
   calibrationRows?: number;
+  /** Only the rows of this part (io/shard/partition.ts); runEncodeShard adds the manifest and the rerun check. */
+  shard?: Shard;
 }
 
 export interface EncodeResult {
@@ -159,7 +162,7 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
   await refuseOutputOverInput(options.output, [options.input]);
   encodeOutputFormat(options.output, options.format);
   await checkOutputWritable(options.output);
-  return openTexts(options.input, {
+  const source = await openTexts(options.input, {
     format: options.inputFormat ?? (options.input === STDIN ? 'txt' : undefined),
     textColumn: options.textColumn,
     idColumn: options.idColumn,
@@ -168,6 +171,7 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
     onInvalidUtf8: options.onInvalidUtf8,
     stdin: options.stdin,
   });
+  return options.shard === undefined ? source : keepShard(source, options.shard);
 }
 
 export interface EncodeToFileResult {

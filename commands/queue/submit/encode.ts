@@ -1,0 +1,71 @@
+import {Args, Flags} from '@oclif/core';
+import {SbertkitCommand} from '../../../src/cli/base-command.js';
+import {textInputFlags} from '../../../src/cli/flags.js';
+import {modelFlags, modelSourceFlags} from '../../../src/cli/model-flags.js';
+import {queueFlags} from '../../../src/cli/queue-flags.js';
+import {TEXT_FORMATS, VECTOR_FORMATS} from '../../../src/io/formats.js';
+import {runSubmitEncode, submitEncodeSummary, type SubmitEncodeResult} from '../../../src/pipelines/queue/submit-encode.js';
+
+export default class QueueSubmitEncode extends SbertkitCommand<SubmitEncodeResult> {
+  static override summary = 'Queue an encode as N parts (BullMQ on Redis); `sbertkit queue worker` processes run them.';
+  static override description = `Enqueues one job per part: job i is "encode INPUT --shard i/N -o OUT/part-i-of-N.FORMAT", with a manifest
+beside each part. INPUT and OUT must be paths every worker can read and write (a shared folder).
+The input and model are checked here, and their checksums go into the jobs: a worker refuses a changed
+input or another graph. Submitting the same work again is a no-op (job ids are a hash of the work);
+failed parts of an earlier submit are retried. --wait follows the parts and exits non-zero if any fails.`;
+
+  static override examples = [
+    {description: 'Queue 64 parts and wait for them', command: '<%= config.bin %> <%= command.id %> /shared/corpus.csv --id-column id --parts 64 --out /shared/vectors --wait'},
+    {description: 'Password in the environment, not on the command line', command: 'SBERTKIT_REDIS_URL=redis://:secret@redis:6379 <%= config.bin %> <%= command.id %> /shared/docs.jsonl --parts 8 --out /shared/parts'},
+  ];
+
+  static override args = {
+    input: Args.string({description: 'Input file (csv, tsv, jsonl, txt) that every worker can read.', required: true}),
+  };
+
+  static override flags = {
+    parts: Flags.integer({description: 'Number of parts (jobs).', required: true, min: 1}),
+    out: Flags.string({description: 'Folder for the part files and their manifests (created if missing).', required: true}),
+    wait: Flags.boolean({description: 'Show the parts done and exit when all are done (non-zero if any failed).', default: false}),
+    'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text.', default: 'text'}),
+    'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number); parts are cut by a hash of it.'}),
+    'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output.'}),
+    'input-format': Flags.option({description: 'Input format when the extension does not tell.', options: TEXT_FORMATS})(),
+    format: Flags.option({description: 'Part file format.', options: VECTOR_FORMATS, default: 'parquet' as const})(),
+    quote: Flags.boolean({description: 'Honour double quotes in TSV input.', default: false}),
+    ...textInputFlags,
+    ...modelSourceFlags,
+    'max-seq-length': modelFlags['max-seq-length'],
+    normalize: modelFlags.normalize,
+    ...queueFlags,
+  };
+
+  async run(): Promise<SubmitEncodeResult> {
+    const {args, flags} = await this.parse(QueueSubmitEncode);
+    return runSubmitEncode(
+      {
+        input: args.input,
+        outDir: flags.out,
+        parts: flags.parts,
+        redis: flags.redis,
+        queue: flags.queue,
+        wait: flags.wait,
+        textColumn: flags['text-column'],
+        idColumn: flags['id-column'],
+        keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
+        inputFormat: flags['input-format'],
+        format: flags.format,
+        quote: flags.quote,
+        onInvalidUtf8: flags['on-invalid-utf8'],
+        model: flags.model,
+        modelFile: flags['model-file'],
+        offline: flags.offline,
+        maxSeqLength: flags['max-seq-length'],
+        normalize: flags.normalize,
+      },
+      this.services(),
+    );
+  }
+
+  protected summarize = submitEncodeSummary;
+}

@@ -1,0 +1,225 @@
+/**
+ * `queue submit encode`: one BullMQ job per part of INPUT, each job the same work as
+ * `encode INPUT --shard i/N -o DIR/part-i-of-N.ext` (pipelines/queue/worker.ts runs it). The input
+ * and the model are checked here, once, so a wrong column or model fails the submit rather than N
+ * jobs; the input's and graph's checksums go into the jobs, so a worker refuses to make a part from
+ * a changed input or another graph. With `wait`, it follows the parts until all are done or failed.
+ */
+import {existsSync, statSync} from 'node:fs';
+import {mkdir, stat} from 'node:fs/promises';
+import {resolve} from 'node:path';
+import type {Job} from 'bullmq';
+import {SbertkitError, EXIT} from '../../errors.js';
+import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
+import {STDIN, type TextFormat, type VectorFormat} from '../../io/formats.js';
+import {openTexts} from '../../io/text/read-texts.js';
+import {fileSha256} from '../../models/fingerprint.js';
+import {resolveModel} from '../../models/resolve.js';
+import {DEFAULT_QUEUE, openQueue, unreachable} from '../../queue/connection.js';
+import {ENCODE_JOB, encodeJobId, partFileName, submissionId, type EncodeJobData, type JobEncodeSettings, type JobModel} from '../../queue/encode-jobs.js';
+import {failureExitCode, JOB_OPTIONS} from '../../queue/job-policy.js';
+import {parseRedisUrl} from '../../queue/redis-url.js';
+import {secondsSince, type PipelineServices} from '../context.js';
+
+export interface SubmitEncodeOptions {
+  input: string;
+  outDir: string;
+  parts: number;
+  redis: string;
+  queue?: string;
+  /** Follow the parts until every one is done or failed. */
+  wait?: boolean;
+  textColumn?: string;
+  idColumn?: string;
+  keepColumns?: string[];
+  inputFormat?: TextFormat;
+  /** Part file format (default parquet). */
+  format?: VectorFormat;
+  quote?: boolean;
+  onInvalidUtf8?: InvalidUtf8Policy;
+  model?: string;
+  modelFile?: string;
+  offline?: boolean;
+  maxSeqLength?: number;
+  normalize?: boolean;
+  /** How often `wait` asks Redis for the parts' states (default 500 ms). */
+  pollMs?: number;
+}
+
+export interface SubmitEncodeResult {
+  submission: string;
+  queue: string;
+  /** The Redis URL with its password redacted. */
+  redis: string;
+  input: string;
+  input_sha256: string;
+  out: string;
+  parts: number;
+  model: string;
+  onnx_sha256: string;
+  /** Jobs this submit added. */
+  added: number;
+  /** Parts already in the queue (waiting, running or done) from an earlier submit of the same work. */
+  already_submitted: number;
+  /** Failed parts of an earlier submit that this one sent back to the queue. */
+  retried: number;
+  waited: boolean;
+  /** With wait: parts done and failed, and texts encoded by this submit's parts (complete parts count their rows). */
+  done?: number;
+  failed?: number;
+  rows?: number;
+  seconds: number;
+}
+
+export async function runSubmitEncode(options: SubmitEncodeOptions, services: PipelineServices): Promise<SubmitEncodeResult> {
+  const started = performance.now();
+  const target = parseRedisUrl(options.redis);
+  const queueName = options.queue ?? DEFAULT_QUEUE;
+  if (!Number.isInteger(options.parts) || options.parts < 1) throw new SbertkitError('--parts must be a whole number of at least 1', {field: '--parts'});
+  if (options.input === STDIN) throw new SbertkitError('the queue needs an input file that every worker can read (not stdin)', {field: 'INPUT'});
+  const input = resolve(options.input);
+  const inputStat = await stat(input).catch(() => undefined);
+  if (inputStat === undefined || !inputStat.isFile()) throw new SbertkitError('not a readable regular file (every worker reads it whole)', {file: options.input});
+  const settings: JobEncodeSettings = {
+    textColumn: options.textColumn ?? 'text',
+    ...(options.idColumn === undefined ? {} : {idColumn: options.idColumn}),
+    keepColumns: options.keepColumns ?? [],
+    ...(options.inputFormat === undefined ? {} : {inputFormat: options.inputFormat}),
+    format: options.format ?? 'parquet',
+    quote: options.quote ?? false,
+    onInvalidUtf8: options.onInvalidUtf8 ?? 'error',
+  };
+  // Columns are checked once here: a wrong --text-column is one line now, not N failed jobs later.
+  const check = await openTexts(input, {format: settings.inputFormat, textColumn: settings.textColumn, idColumn: settings.idColumn, keepColumns: settings.keepColumns, quote: settings.quote});
+  await check.close();
+
+  const outDir = resolve(options.outDir);
+  await mkdir(outDir, {recursive: true}).catch((error: Error) => {
+    throw new SbertkitError(`cannot create the output folder: ${error.message}`, {file: options.outDir, field: '--out'});
+  });
+
+  // A relative model folder means this machine's folder: workers get its absolute path.
+  const modelArg = options.model !== undefined && existsSync(options.model) && statSync(options.model).isDirectory() ? resolve(options.model) : options.model;
+  const spec = await resolveModel(modelArg, {modelFile: options.modelFile, offline: options.offline, onStatus: services.status});
+  const model: JobModel = {
+    ...(modelArg === undefined ? {} : {model: modelArg}),
+    ...(options.modelFile === undefined ? {} : {modelFile: options.modelFile}),
+    ...(options.maxSeqLength === undefined ? {} : {maxSeqLength: options.maxSeqLength}),
+    ...(options.normalize === undefined ? {} : {normalize: options.normalize}),
+    name: spec.name,
+    onnxSha256: await fileSha256(spec.onnxPath),
+  };
+  const inputSha256 = await fileSha256(input);
+  const submission = submissionId({inputSha256, outDir, parts: options.parts, settings, model});
+
+  const jobs = Array.from({length: options.parts}, (_, index) => {
+    const data: EncodeJobData = {
+      kind: 'encode',
+      submission,
+      input,
+      inputSha256,
+      output: partFileName(outDir, index, options.parts, settings.format),
+      shard: {index, count: options.parts},
+      settings,
+      model,
+    };
+    return {name: ENCODE_JOB, data, opts: {...JOB_OPTIONS, jobId: encodeJobId(submission, index, options.parts)}};
+  });
+
+  const handle = await openQueue(target, queueName);
+  try {
+    let added = 0;
+    let already = 0;
+    let retried = 0;
+    const fresh: typeof jobs = [];
+    for (const job of jobs) {
+      const existing = await handle.queue.getJob(job.opts.jobId);
+      if (existing === undefined || existing === null) {
+        fresh.push(job);
+      } else if ((await existing.getState()) === 'failed') {
+        // Re-submitting after a failure (a fixed input folder, a worker with the model) tries again.
+        await existing.retry('failed');
+        retried++;
+      } else {
+        already++;
+      }
+    }
+    if (fresh.length > 0) {
+      const result = await handle.queue.addBulk(fresh);
+      added = result.length;
+    }
+    const base: SubmitEncodeResult = {
+      submission,
+      queue: queueName,
+      redis: target.redacted,
+      input,
+      input_sha256: inputSha256,
+      out: outDir,
+      parts: options.parts,
+      model: spec.name,
+      onnx_sha256: model.onnxSha256,
+      added,
+      already_submitted: already,
+      retried,
+      waited: false,
+      seconds: 0,
+    };
+    if (!options.wait) return {...base, seconds: secondsSince(started)};
+    services.status(`submission ${submission}: ${added} parts added, ${already} already submitted, ${retried} retried; waiting for the parts (queue ${queueName} at ${target.redacted})`);
+    const outcome = await waitForParts(handle.queue, jobs.map((j) => j.opts.jobId), services, options.pollMs ?? 500);
+    const result = {...base, waited: true, done: outcome.done, failed: outcome.failed.length, rows: outcome.rows, seconds: secondsSince(started)};
+    if (outcome.failed.length > 0) {
+      const first = outcome.failed[0]!;
+      throw new SbertkitError(`${outcome.failed.length} of ${options.parts} parts failed (submission ${submission}); part ${first.part}: ${first.reason}`, {
+        exitCode: failureExitCode(first.reason),
+      });
+    }
+    return result;
+  } catch (error) {
+    if (error instanceof SbertkitError) throw error;
+    throw unreachable(error, target);
+  } finally {
+    await handle.close();
+  }
+}
+
+interface WaitOutcome {
+  done: number;
+  rows: number;
+  failed: Array<{part: number; reason: string}>;
+}
+
+/** Polls the parts' states, drawing one progress bar over parts, until none is waiting or running. */
+async function waitForParts(queue: import('bullmq').Queue, ids: string[], services: PipelineServices, pollMs: number): Promise<WaitOutcome> {
+  const progress = services.progress('parts', 'parts', ids.length);
+  let shown = 0;
+  try {
+    for (;;) {
+      const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+      const done = states.filter((s) => s === 'completed').length;
+      const failedIds = ids.filter((_, i) => states[i] === 'failed');
+      if (done > shown) {
+        progress.increment(done - shown);
+        shown = done;
+      }
+      if (done + failedIds.length === ids.length) {
+        const finished = await Promise.all(ids.map((id) => queue.getJob(id) as Promise<Job | undefined>));
+        const rows = finished.reduce((sum, job) => sum + (typeof job?.returnvalue?.rows === 'number' ? (job.returnvalue.rows as number) : 0), 0);
+        const failed = finished
+          .map((job, i) => ({job, i}))
+          .filter(({i}) => states[i] === 'failed')
+          .map(({job, i}) => ({part: i, reason: job?.failedReason ?? 'unknown failure'}));
+        return {done, rows, failed};
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } finally {
+    progress.stop();
+  }
+}
+
+export function submitEncodeSummary(r: SubmitEncodeResult): string {
+  const head = `submission ${r.submission}: ${r.parts} parts of ${r.input} -> ${r.out} (queue ${r.queue}; ${r.added} added, ${r.already_submitted} already submitted, ${r.retried} retried)`;
+  if (!r.waited) return `${head}; run 'sbertkit queue worker' to process them`;
+  return `${head}; all ${r.done} parts done, ${r.rows} texts, in ${r.seconds.toFixed(1)} s`;
+}

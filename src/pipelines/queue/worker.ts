@@ -1,0 +1,119 @@
+/**
+ * `queue worker`: takes jobs from the queue and runs each as `encode --shard i/N`
+ * (runEncodeShard), any number of processes on any number of machines. BullMQ holds a lock on each
+ * running job that the worker renews; a worker killed outright stops renewing, and once the lock
+ * expires another worker's stalled check puts the job back in the queue. Parts are written temp then
+ * rename and finished by their manifest, so a retried part is made once, whole.
+ */
+import type {Job} from 'bullmq';
+import {SbertkitError, EXIT} from '../../errors.js';
+import type {SentenceEncoder} from '../../encoder/types.js';
+import {onSignalExit} from '../../signal-exit.js';
+import {DEFAULT_QUEUE, loadBullmq, openWorker} from '../../queue/connection.js';
+import type {EncodeJobData, JobModel} from '../../queue/encode-jobs.js';
+import {failureReason, isPermanent, MAX_STALLED} from '../../queue/job-policy.js';
+import {parseRedisUrl, scrub} from '../../queue/redis-url.js';
+import type {PipelineServices} from '../context.js';
+import {runEncodeShard} from '../encode-shard.js';
+
+export interface QueueWorkerOptions {
+  redis: string;
+  queue?: string;
+  /** Jobs run at once in this process (each loads its own copy of the model). */
+  concurrency?: number;
+  /** How long a job's lock lasts unrenewed: a killed worker's job is retried after about this long. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock expired. */
+  stalledIntervalMs?: number;
+}
+
+export interface QueueWorkerContext {
+  /** A loader for the model a job names, with this worker's encoder settings (threads, batch size...). */
+  loaderFor(model: JobModel): () => Promise<SentenceEncoder>;
+  services: PipelineServices;
+}
+
+export interface QueueWorkerResult {
+  queue: string;
+  redis: string;
+  completed: number;
+  failed: number;
+}
+
+/** What a job returns (stored in Redis, read by `submit --wait`). */
+export interface EncodeJobResult {
+  rows: number;
+  skipped: boolean;
+  seconds: number;
+  output: string;
+}
+
+/** Runs until the process is stopped (SIGINT/SIGTERM); resolves if the worker is closed otherwise. */
+export async function runQueueWorker(options: QueueWorkerOptions, context: QueueWorkerContext): Promise<QueueWorkerResult> {
+  const target = parseRedisUrl(options.redis);
+  const queueName = options.queue ?? DEFAULT_QUEUE;
+  const {services} = context;
+  const {UnrecoverableError} = await loadBullmq();
+  const counts = {completed: 0, failed: 0};
+
+  const processor = async (job: Job<EncodeJobData>): Promise<EncodeJobResult> => {
+    const data = job.data;
+    if (data.kind !== 'encode') throw new UnrecoverableError(failureReason(`job ${job.id}: unknown kind '${String(data.kind)}'`, EXIT.BAD_INPUT));
+    const part = `part ${data.shard.index}/${data.shard.count} (${data.submission})`;
+    try {
+      const result = await runEncodeShard(
+        {
+          input: data.input,
+          output: data.output,
+          shard: data.shard,
+          textColumn: data.settings.textColumn,
+          idColumn: data.settings.idColumn,
+          keepColumns: data.settings.keepColumns,
+          inputFormat: data.settings.inputFormat,
+          format: data.settings.format,
+          quote: data.settings.quote,
+          onInvalidUtf8: data.settings.onInvalidUtf8,
+        },
+        {...services, loadEncoder: context.loaderFor(data.model), progress: () => ({increment() {}, stop() {}})},
+        {inputSha256: data.inputSha256, onnxSha256: data.model.onnxSha256},
+      );
+      counts.completed++;
+      services.status(result.skipped ? `${part}: already complete -> ${data.output}` : `${part}: ${result.rows} texts in ${result.seconds.toFixed(1)} s -> ${data.output}`);
+      return {rows: result.rows, skipped: result.skipped, seconds: result.seconds, output: data.output};
+    } catch (error) {
+      const exitCode = error instanceof SbertkitError ? error.exitCode : 70;
+      const line = scrub(error instanceof SbertkitError ? error.toLine() : error instanceof Error ? error.message : String(error), target);
+      const reason = failureReason(line, exitCode);
+      const permanent = isPermanent(exitCode);
+      const attempt = job.attemptsMade + 1;
+      const last = permanent || attempt >= (job.opts.attempts ?? 1);
+      if (last) counts.failed++;
+      services.status(`${part}: failed${last ? '' : `, will retry (attempt ${attempt} of ${job.opts.attempts})`}: ${reason}`);
+      throw permanent ? new UnrecoverableError(reason) : new Error(reason);
+    }
+  };
+
+  const handle = await openWorker(
+    target,
+    queueName,
+    processor as (job: Job) => Promise<EncodeJobResult>,
+    {
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      maxStalledCount: MAX_STALLED,
+    },
+    (message) => services.warn(`redis: ${message}`),
+  );
+  // Stopped by a signal: close without waiting for running jobs (they may take hours); their locks
+  // expire and other workers retry them.
+  const unregister = onSignalExit(() => handle.close(true));
+  services.status(`worker on queue ${queueName} at ${target.redacted} (concurrency ${options.concurrency ?? 1}); Ctrl-C to stop`);
+  await new Promise<void>((resolveClosed) => handle.worker.once('closed', () => resolveClosed()));
+  unregister();
+  return {queue: queueName, redis: target.redacted, ...counts};
+}
+
+export function queueWorkerSummary(r: QueueWorkerResult): string {
+  return `worker on queue ${r.queue} stopped: ${r.completed} parts done, ${r.failed} failed`;
+}

@@ -1,0 +1,73 @@
+/**
+ * What an encode job is: its data (everything a worker needs to run `encode --shard i/N`, and
+ * nothing secret), its id and its part file's name. The job id is a hash of the work itself (input
+ * checksum, model graph checksum, settings, output folder, part count) plus the part, so submitting
+ * the same work twice names the same jobs, and BullMQ ignores an add whose id exists: re-submitting
+ * is a no-op. Another model, input or setting is other work with other ids.
+ */
+import {createHash} from 'node:crypto';
+import {join} from 'node:path';
+import type {InvalidUtf8Policy} from '../io/input/utf8.js';
+import type {TextFormat, VectorFormat} from '../io/formats.js';
+
+export const ENCODE_JOB = 'encode';
+
+/** The model as the submitter named it, and the graph it resolved to (workers must run the same one). */
+export interface JobModel {
+  model?: string;
+  modelFile?: string;
+  maxSeqLength?: number;
+  normalize?: boolean;
+  /** Resolved name (folder, hub id, builtin). */
+  name: string;
+  onnxSha256: string;
+}
+
+export interface JobEncodeSettings {
+  textColumn: string;
+  idColumn?: string;
+  keepColumns: string[];
+  inputFormat?: TextFormat;
+  format: VectorFormat;
+  quote: boolean;
+  onInvalidUtf8: InvalidUtf8Policy;
+}
+
+export interface EncodeJobData {
+  kind: 'encode';
+  /** Hash of the work; shared by its parts' ids. */
+  submission: string;
+  /** Absolute path every worker can read. */
+  input: string;
+  inputSha256: string;
+  /** Absolute path of this part's file. */
+  output: string;
+  shard: {index: number; count: number};
+  settings: JobEncodeSettings;
+  model: JobModel;
+}
+
+/** The hash of one piece of work (all parts share it); 16 hex digits. */
+export function submissionId(work: {inputSha256: string; outDir: string; parts: number; settings: JobEncodeSettings; model: JobModel}): string {
+  const key = JSON.stringify({
+    input: work.inputSha256,
+    out: work.outDir,
+    parts: work.parts,
+    settings: work.settings,
+    model: [work.model.name, work.model.onnxSha256, work.model.maxSeqLength ?? null, work.model.normalize ?? null],
+  });
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** BullMQ job ids may not be integers nor contain ':'. */
+export function encodeJobId(submission: string, index: number, count: number): string {
+  return `encode-${submission}-part-${index}-of-${count}`;
+}
+
+const EXTENSIONS: Record<VectorFormat, string> = {parquet: 'parquet', arrow: 'arrow', 'arrow-stream': 'arrows', jsonl: 'jsonl'};
+
+/** DIR/part-00003-of-00064.parquet: zero-padded so a listing sorts in part order. */
+export function partFileName(outDir: string, index: number, count: number, format: VectorFormat): string {
+  const width = Math.max(5, String(count).length);
+  return join(outDir, `part-${String(index).padStart(width, '0')}-of-${String(count).padStart(width, '0')}.${EXTENSIONS[format]}`);
+}
