@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag} from '../src/cli/flags.js';
+import {delimiterFlag, numberFlag} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
 import {ROW_FORMATS} from '../src/io/rows/types.js';
@@ -40,6 +40,7 @@ written by encode (.parquet, .arrow, .arrows, or --vectors).`;
     'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text, or the kept text column of a vector file.', default: 'text'}),
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number; a vector file\'s id column).'}),
     'input-format': Flags.option({description: 'Text input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
+    delimiter: delimiterFlag,
     vectors: Flags.boolean({description: 'Read INPUT as a vector file whatever its extension (e.g. JSONL vectors from encode).', default: false}),
     ...modelFlags,
   };
@@ -62,6 +63,7 @@ written by encode (.parquet, .arrow, .arrows, or --vectors).`;
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],
         inputFormat: flags['input-format'],
+        delimiter: flags.delimiter,
         vectors: flags.vectors,
         model: flags.model,
         threads: flags.threads,

@@ -1,6 +1,6 @@
 import {Args, Errors, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag, searchBackend, textInputFlags} from '../src/cli/flags.js';
+import {delimiterFlag, numberFlag, searchBackend, textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {KEEP_POLICIES} from '../src/algorithms/dedupe/decide.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
@@ -56,6 +56,7 @@ forces all pairs, --ann uses an HNSW index.`;
     'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text, or a vector file\'s text column.', default: 'text'}),
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number; a vector file\'s id column).'}),
     'input-format': Flags.option({description: 'Text input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
+    delimiter: delimiterFlag,
     vectors: Flags.boolean({description: 'Read INPUT and the --against files as vector files whatever their extension (e.g. JSONL vectors from encode).', default: false}),
     exact: Flags.boolean({description: 'Compare all pairs exactly, however large the input.', exclusive: ['ann'], helpGroup: 'SEARCH BACKEND'}),
     ann: Flags.boolean({description: 'Approximate neighbours from an HNSW index (usearch).', exclusive: ['exact'], helpGroup: 'SEARCH BACKEND'}),
@@ -85,6 +86,7 @@ forces all pairs, --ann uses an HNSW index.`;
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],
         inputFormat: flags['input-format'],
+        delimiter: flags.delimiter,
         vectors: flags.vectors,
         onInvalidUtf8: flags['on-invalid-utf8'],
         model: flags.model,

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {textInputFlags} from '../src/cli/flags.js';
+import {delimiterFlag, textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
 import {DEFAULT_CALIBRATION_ROWS, type EncodeResult} from '../src/pipelines/encode.js';
@@ -43,6 +43,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number).'}),
     'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output.'}),
     'input-format': Flags.option({description: 'Input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
+    delimiter: delimiterFlag,
     format: Flags.option({description: 'Output format when the extension does not tell.', options: VECTOR_FORMATS})(),
     quote: Flags.boolean({description: 'Honour double quotes in TSV input (off by default: TSV sentences often contain ").', default: false}),
     precision: Flags.option({description: 'How vectors are stored: float32, float16 (2x smaller), int8/uint8 (4x), binary/ubinary (32x, sign bits).', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
@@ -62,6 +63,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
         output: flags.output,
         shard: flags.shard === undefined ? undefined : parseShard(flags.shard),
         inputFormat: flags['input-format'],
+        delimiter: flags.delimiter,
         format: flags.format,
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],

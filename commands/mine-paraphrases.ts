@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
+import {delimiterFlag, numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
 import {ROW_FORMATS} from '../src/io/rows/types.js';
@@ -36,6 +36,7 @@ stays bounded by the blocks and top-k x rows, never rows squared. A binary vecto
     'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text, or the kept text column of a vector file.', default: 'text'}),
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number; a vector file\'s id column).'}),
     'input-format': Flags.option({description: 'Text input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
+    delimiter: delimiterFlag,
     vectors: Flags.boolean({description: 'Read INPUT as a vector file whatever its extension (e.g. JSONL vectors from encode).', default: false}),
     'no-text': Flags.boolean({description: 'Leave the text1/text2 columns out.', default: false}),
     ...searchFlags,
@@ -57,6 +58,7 @@ stays bounded by the blocks and top-k x rows, never rows squared. A binary vecto
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],
         inputFormat: flags['input-format'],
+        delimiter: flags.delimiter,
         vectors: flags.vectors,
         noText: flags['no-text'],
         model: flags.model,

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
+import {delimiterFlag, numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {EXIT, SbertkitError} from '../src/errors.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
@@ -48,6 +48,7 @@ nearest rows with the float query.`;
     metric: Flags.option({description: 'Similarity (higher is closer).', options: METRICS, default: 'cosine' as const})(),
     threshold: numberFlag({description: 'Drop rows (pairs) or hits (search) scoring below this.'}),
     'input-format': Flags.option({description: 'Text input format when the extension does not tell.', options: TEXT_FORMATS})(),
+    delimiter: delimiterFlag,
     ...searchFlags,
     ...modelFlags,
   };
@@ -60,10 +61,10 @@ nearest rows with the float query.`;
       if (flags.column1 === undefined || flags.column2 === undefined) {
         throw new SbertkitError('give --column1 and --column2 (pairs mode), or --corpus with --query/--queries (search mode)', {exitCode: EXIT.BAD_INPUT});
       }
-      return runSimilarity({mode: 'pairs', ...common, input: args.input ?? STDIN, column1: flags.column1, column2: flags.column2, inputFormat: flags['input-format']}, this.services(flags));
+      return runSimilarity({mode: 'pairs', ...common, input: args.input ?? STDIN, column1: flags.column1, column2: flags.column2, inputFormat: flags['input-format'], delimiter: flags.delimiter}, this.services(flags));
     }
     if ((flags.query === undefined) === (flags.queries === undefined)) throw new SbertkitError('search mode needs either --query or --queries (not both)', {exitCode: EXIT.BAD_INPUT});
-    const file = (input: string) => ({input, vectors: flags.vectors, textColumn: flags['text-column'], idColumn: flags['id-column'], inputFormat: flags['input-format']});
+    const file = (input: string) => ({input, vectors: flags.vectors, textColumn: flags['text-column'], idColumn: flags['id-column'], inputFormat: flags['input-format'], delimiter: flags.delimiter});
     return runSimilarity(
       {mode: 'search', ...common, corpus: file(flags.corpus), queries: flags.query !== undefined ? {texts: flags.query} : file(flags.queries!), topK: flags['top-k'], model: flags.model, noText: flags['no-text'], backend: searchBackend(flags), index: flags.index, saveIndex: flags['save-index'], rescore: flags.rescore},
       this.services(flags),

@@ -23,6 +23,9 @@ export function searchBackend(flags: {exact?: boolean; ann?: boolean}): 'exact' 
   return flags.exact ? 'exact' : flags.ann ? 'ann' : 'auto';
 }
 
+/** CSV's field separator, for exports that use ';' or '|' (csvDelimiter checks it when the input opens). */
+export const delimiterFlag = Flags.string({description: "CSV field separator: one character, e.g. ';' or '|' ('\\t' or tab for a tab) [default: ,].", helpGroup: 'INPUT'});
+
 /** What to do with bytes that are not UTF-8 in text inputs. */
 export const INVALID_UTF8_POLICIES = ['error', 'replace'] as const;
 

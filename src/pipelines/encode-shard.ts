@@ -204,6 +204,7 @@ function partSettings(options: EncodeOptions): PartSettings {
     input_format: options.inputFormat ?? detectTextFormat(options.input) ?? 'unknown',
     quote: options.quote ?? false,
     on_invalid_utf8: options.onInvalidUtf8 ?? 'error',
+    delimiter: options.delimiter ?? ',',
     output_format: encodeOutputFormat(options.output, options.format),
     precision: options.precision ?? 'float32',
     calibration: options.calibration ?? null,

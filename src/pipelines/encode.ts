@@ -40,6 +40,8 @@ export interface EncodeOptions {
   quote?: boolean;
   /** Bytes that are not UTF-8: fail (default) or replace and count. */
   onInvalidUtf8?: InvalidUtf8Policy;
+  /** CSV field separator (default ','). */
+  delimiter?: string;
   /** Stream for input '-' (default process.stdin). */
   stdin?: NodeJS.ReadableStream;
   /** Stream for output '-' (default process.stdout). */
@@ -163,6 +165,7 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
   encodeOutputFormat(options.output, options.format);
   await checkOutputWritable(options.output);
   const source = await openTexts(options.input, {
+    delimiter: options.delimiter,
     format: options.inputFormat ?? (options.input === STDIN ? 'txt' : undefined),
     textColumn: options.textColumn,
     idColumn: options.idColumn,

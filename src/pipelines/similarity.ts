@@ -42,6 +42,8 @@ export interface PairsOptions extends CommonOptions {
   column2: string;
   inputFormat?: TextFormat;
   quote?: boolean;
+  /** CSV field separator (default ','). */
+  delimiter?: string;
   stdin?: NodeJS.ReadableStream;
   /** Rows read, encoded and written at once (default 4096). */
   windowSize?: number;
@@ -99,7 +101,7 @@ async function runPairs(options: PairsOptions, services: PipelineServices): Prom
   }
   await refuseOutputOverInput(options.output, [options.input]);
   await checkOutputWritable(options.output);
-  const source = await openRows(options.input, {format: options.inputFormat ?? (options.input === STDIN ? 'tsv' : undefined), quote: options.quote, stdin: options.stdin});
+  const source = await openRows(options.input, {format: options.inputFormat ?? (options.input === STDIN ? 'tsv' : undefined), quote: options.quote, delimiter: options.delimiter, stdin: options.stdin});
   let encoder: SentenceEncoder | undefined;
   let writer: RowWriter | undefined;
   try {

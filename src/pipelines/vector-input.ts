@@ -23,6 +23,8 @@ export interface VectorInputOptions {
   textColumn?: string;
   idColumn?: string;
   quote?: boolean;
+  /** CSV field separator (default ','). */
+  delimiter?: string;
   stdin?: NodeJS.ReadableStream;
 }
 
@@ -70,6 +72,7 @@ async function loadAny(options: VectorInputOptions, encoder: () => Promise<Sente
     return {file: table.file, kind: 'vectors', vectors: table.vectors, precision: table.precision, texts, model: table.metadata['sbertkit.model'], stats: emptyStats()};
   }
   const source = await openTexts(options.input, {
+    delimiter: options.delimiter,
     format: options.inputFormat ?? (options.input === STDIN ? 'txt' : undefined),
     textColumn: options.textColumn,
     idColumn: options.idColumn,

@@ -50,6 +50,31 @@ describe('gzip', () => {
   });
 });
 
+describe('--delimiter', () => {
+  test("a ';' CSV: encode reads its columns, dedupe copies its rows byte for byte", async () => {
+    const dir = await tempDir();
+    const csv = join(dir, 'export.csv');
+    await writeFile(csv, 'id;text;price\n1;"Tea; green";3,50\n2;tea;  GREEN;4\n3;coffee;2\n');
+    // Without --delimiter the header is one column named 'id;text;price'.
+    const plain = await runCli(['dedupe', csv, '--exact-only', '--quiet']);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /column 'text' not found.*columns are id;text;price/);
+    const r = await runCli(['dedupe', csv, '--delimiter', ';', '--exact-only', '--quiet', '--id-column', 'id', '--duplicates', join(dir, 'map.csv'), '-o', join(dir, 'kept.csv')]);
+    // Row 2 is one field too many (an unquoted ';'): one line naming the line.
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /export\.csv:3: row has 4 fields, expected 3/);
+    await writeFile(csv, 'id;text;price\n1;"Tea; green";3,50\n2;"tea;  GREEN";4\n3;coffee;2\n');
+    const ok = await runCli(['dedupe', csv, '--delimiter', ';', '--exact-only', '--quiet', '--id-column', 'id', '--duplicates', join(dir, 'map.csv'), '-o', join(dir, 'kept.csv')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(readFileSync(join(dir, 'kept.csv'), 'utf8'), 'id;text;price\n1;"Tea; green";3,50\n3;coffee;2\n');
+    assert.equal(readFileSync(join(dir, 'map.csv'), 'utf8'), 'removed_id,kept_id,score,reason\n2,1,1,exact\n');
+    const enc = await runCli(['encode', csv, '--delimiter', ';', '--id-column', 'id', '--keep-columns', 'price', '-o', join(dir, 'v.jsonl'), '--quiet']);
+    assert.equal(enc.code, 0, enc.stderr);
+    const rows = readFileSync(join(dir, 'v.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {id: string; price: string});
+    assert.deepEqual(rows.map((row) => [row.id, row.price]), [['1', '3,50'], ['2', '4'], ['3', '2']]);
+  });
+});
+
 describe('stdin read as txt', () => {
   test('a missing column says stdin was read as txt and how to change it', async () => {
     const r = await runCli(['encode', '--text-column', 'question', '-o', join(await tempDir(), 'v.parquet')], {stdin: 'id,question\n1,hi\n'});

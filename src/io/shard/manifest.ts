@@ -40,6 +40,8 @@ export interface PartSettings {
   input_format: string;
   quote: boolean;
   on_invalid_utf8: string;
+  /** CSV field separator. */
+  delimiter: string;
   output_format: string;
   /** How vectors are stored, and where int8/uint8 ranges come from (the file, or the first rows). */
   precision: string;

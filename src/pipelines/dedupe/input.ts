@@ -22,6 +22,8 @@ export interface DedupeInputOptions {
   textColumn?: string;
   idColumn?: string;
   onInvalidUtf8?: InvalidUtf8Policy;
+  /** CSV field separator (default ','). */
+  delimiter?: string;
   stdin?: NodeJS.ReadableStream;
 }
 
@@ -99,6 +101,7 @@ async function readTextInput(options: DedupeInputOptions, replay: Replay): Promi
   const source = await openTexts(replay.path, {
     format,
     label: replay.file,
+    delimiter: options.delimiter,
     textColumn: options.textColumn,
     idColumn: options.idColumn,
     onInvalidUtf8: options.onInvalidUtf8,

@@ -46,7 +46,7 @@ export async function loadReferences(
   for (const file of files) {
     services.status(`reading the reference ${file}`);
     // --exact-only needs only the reference texts: texts are read, not encoded; a vector file is read as it is.
-    const ref = exactOnly && !options.vectors && !isVectorFilePath(file) ? await readReferenceTexts(file, options.textColumn) : await loadVectors({input: file, textColumn: options.textColumn, vectors: options.vectors}, loadEncoder);
+    const ref = exactOnly && !options.vectors && !isVectorFilePath(file) ? await readReferenceTexts(file, options.textColumn, options.delimiter) : await loadVectors({input: file, textColumn: options.textColumn, vectors: options.vectors, delimiter: options.delimiter}, loadEncoder);
     addStats(stats, ref.stats);
     loaded.push(ref);
   }
@@ -108,8 +108,8 @@ export async function loadReferences(
 }
 
 /** A text reference under --exact-only: its texts and ids, with no vectors. */
-async function readReferenceTexts(file: string, textColumn: string | undefined): Promise<LoadedVectors> {
-  const source = await openTexts(file, {textColumn});
+async function readReferenceTexts(file: string, textColumn: string | undefined, delimiter: string | undefined): Promise<LoadedVectors> {
+  const source = await openTexts(file, {textColumn, delimiter});
   const {ids, texts} = await collectTexts(source);
   return {file: source.file, kind: 'texts', vectors: new VectorMatrix(ids, 0, new Float32Array(0)), texts, model: undefined, stats: emptyStats()};
 }

@@ -26,6 +26,8 @@ export interface DedupeOptions {
   inputFormat?: TextFormat;
   vectors?: boolean;
   onInvalidUtf8?: InvalidUtf8Policy;
+  /** CSV field separator of the input and text references (default ','). */
+  delimiter?: string;
   /** The --model asked for, checked against a vector file's metadata. */
   model?: string;
   /** 'auto': exact search up to ~141k rows, bucketed above; 'ann': HNSW. */
