@@ -18,8 +18,13 @@ downloading missing files unless --offline), loads it, and prints the facts the 
     model: Args.string({description: 'Model: builtin:NAME, a folder, or org/name[@revision] (default: the built-in model).', ignoreStdin: true}),
   };
 
-  // Only what changes the facts shown: where the model comes from, and the two encoder overrides.
-  static override flags = {...modelSourceFlags, 'max-seq-length': modelFlags['max-seq-length'], normalize: modelFlags.normalize};
+  // Only what changes the facts shown: where the model comes from, and the encoder overrides of them.
+  static override flags = {
+    ...modelSourceFlags,
+    'max-seq-length': modelFlags['max-seq-length'],
+    normalize: modelFlags.normalize,
+    'truncate-dim': modelFlags['truncate-dim'],
+  };
 
   async run(): Promise<ModelInfo> {
     const {args, flags} = await this.parse(ModelsInfo);
