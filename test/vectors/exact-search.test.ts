@@ -10,20 +10,11 @@ import {METRICS, type Metric} from '../../src/vectors/metric.js';
 import {exactSearch} from '../../src/vectors/exact-search.js';
 import type {TopK} from '../../src/vectors/top-k.js';
 import {randomMatrix} from '../helpers/random-vectors.js';
+import {plainScore} from '../helpers/vector-math.js';
 
 /** The reference: every pair scored in float64, each query's list sorted by (score desc, row asc). */
 function bruteForce(q: VectorMatrix, c: VectorMatrix, metric: Metric, k: number, self = false): {rows: number[]; scores: number[]}[] {
-  const score = (a: Float32Array, b: Float32Array): number => {
-    let dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
-    for (let i = 0; i < a.length; i++) {
-      dot += a[i]! * b[i]!;
-      na += a[i]! ** 2;
-      nb += b[i]! ** 2;
-      l2 += (a[i]! - b[i]!) ** 2;
-      l1 += Math.abs(a[i]! - b[i]!);
-    }
-    return metric === 'dot' ? dot : metric === 'cosine' ? dot / Math.sqrt(na * nb) : metric === 'euclidean' ? -Math.sqrt(l2) : -l1;
-  };
+  const score = (a: Float32Array, b: Float32Array): number => plainScore(metric, a, b);
   return Array.from({length: q.rows}, (_, i) => {
     const all = Array.from({length: c.rows}, (_, j) => ({j, s: score(q.row(i), c.row(j))})).filter(({j}) => !self || j !== i);
     all.sort((x, y) => y.s - x.s || x.j - y.j);

@@ -13,21 +13,10 @@ import {BitMatrix} from '../../src/vectors/packed-bits.js';
 import {searchTopK} from '../../src/vectors/search.js';
 import {mulberry32} from '../helpers/prng.js';
 import {randomMatrix} from '../helpers/random-vectors.js';
+import {plainScore} from '../helpers/vector-math.js';
 
 const signs = (m: VectorMatrix, r: number): number[] => Array.from(m.row(r), (v) => (v > 0 ? 1 : -1));
 
-/** The metric of two +1/-1 lists, in float64. */
-function plainScore(metric: Metric, a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-    l2 += (a[i]! - b[i]!) ** 2;
-    l1 += Math.abs(a[i]! - b[i]!);
-  }
-  return metric === 'dot' ? dot : metric === 'cosine' ? dot / Math.sqrt(na * nb) : metric === 'euclidean' ? -Math.sqrt(l2) : -l1;
-}
 
 /** Every corpus row by (Hamming distance of the signs, row), self excluded when asked. */
 function naiveOrder(queries: VectorMatrix, corpus: VectorMatrix, q: number, self: boolean): {row: number; h: number}[] {
