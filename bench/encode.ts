@@ -20,8 +20,9 @@
  * Encoder.embed itself (--profile adds a separate stage-by-stage pass, which re-does the stages).
  *
  * The GEMM bound is a fifth engine in the same rotation: for each chunk it pushes as many rows as the
- * chunk has real tokens through a chain of MatMuls with the model's dense shapes (bench/lib/gemm-bound.ts)
- * on one ORT session with all threads, in blocks of 2048 rows (sgemm's best case). Its time, scaled by
+ * chunk has real tokens through a chain of MatMuls with the model's dense shapes (bench/lib/gemm-bound.ts),
+ * in blocks of 2048 rows (sgemm's best case), once on one ORT session with all threads and once on one
+ * single-threaded session per thread (sbertkit's layout), and counts the faster. Its time, scaled by
  * the model's GEMM FLOPs per sentence (dense + attention products, from the shape and each sentence's
  * length) over the chain's FLOPs, is the ceiling in sentences/s.
  *
@@ -51,7 +52,7 @@ import {sbertkitVersion} from '../src/version.js';
 import {MINILM_L6_LAYOUT, writeBertModelFolder} from '../test/helpers/bert-fixture.js';
 import {sharedDir} from '../test/helpers/paths.js';
 import {duration, int, mib, percent, printSection, rate} from './lib/format.js';
-import {denseFlopsPerToken, GemmChain, sentenceFlops, type EncoderShape} from './lib/gemm-bound.js';
+import {denseFlopsPerToken, GemmChain, sentenceFlops, type EncoderShape, type GemmLayout} from './lib/gemm-bound.js';
 import {now, peakRssMiB, rowCosines, Stopwatch, timed} from './lib/measure.js';
 
 const run = promisify(execFile);
@@ -271,7 +272,7 @@ async function main(): Promise<void> {
       [
         'threads',
         `${threads} ORT threads for every engine (${availableParallelism()} cores): sbertkit as one single-threaded session per thread in workers, ` +
-          'transformers.js and the GEMM chain as intra-op threads of one session',
+          'transformers.js as intra-op threads of one session, the GEMM chain both ways (the faster counts)',
       ],
       ['timing', `best of ${repeat}; ${chunks} chunk(s) of up to ${CHUNK} sentences, engines interleaved per chunk (ABBA)`],
       ['machine load', `load average ${loadText(loadBefore)} before the runs${loadBefore[0]! > 0.5 ? ' (other work is running: expect noisy timings)' : ''}`],
@@ -561,7 +562,7 @@ function printEngine(
     info.kind === 'sbertkit' || info.kind === 'sbertkit-int8'
       ? `${LABEL[info.kind]}: sbertkit ${info.version} Encoder.embed (batch ${ENCODER_DEFAULTS.batchSize}, token budget ${ENCODER_DEFAULTS.maxTokens}, window ${ENCODER_DEFAULTS.windowSize}, length-sorted)`
       : info.kind === 'gemm'
-        ? `${LABEL[info.kind]}: onnxruntime-node ${info.version}, the model's dense MatMuls over each chunk's real tokens, ${GEMM_BLOCK_ROWS} rows per run`
+        ? `${LABEL[info.kind]}: onnxruntime-node ${info.version}, the model's dense MatMuls over each chunk's real tokens, ${GEMM_BLOCK_ROWS} rows per run, faster layout`
         : `${LABEL[info.kind]}: transformers.js ${info.version} feature-extraction (batches of ${BATCH} in input order, mean pooling, normalize)`;
   printSection(title, [
     ['session load', duration(ready.loadMs)],
@@ -600,6 +601,8 @@ interface Engine {
   dim(): number;
   /** Vectors of sentences [start, end); the GEMM chain returns none. */
   encode(texts: string[], start: number): Promise<Float32Array[]>;
+  /** Set by an engine that times its own work (the GEMM chain: its faster layout); else the call is timed. */
+  ownMs?: number;
   /** Closes the engine; runs the stage profile first when asked. */
   finish(sentences: string[], profile: boolean): Promise<Profile | undefined>;
 }
@@ -623,7 +626,7 @@ async function runWorker(job: WorkerJob): Promise<void> {
       const cpu = process.cpuUsage();
       const start = now();
       const out = await engine.encode(sentences.slice(m.start, m.end), m.start);
-      const ms = now() - start;
+      const ms = engine.ownMs ?? now() - start;
       const used = process.cpuUsage(cpu);
       out.forEach((v, i) => (vectors[m.start + i] = v));
       await send({type: 'chunk', ms, cpuMs: (used.user + used.system) / 1000});
@@ -663,23 +666,41 @@ async function openGemm(job: WorkerJob): Promise<Engine> {
   const lengths = JSON.parse(readFileSync(job.lengthsPath, 'utf8')) as number[];
   const ort = await loadOrt();
   const chain = await GemmChain.create(ort, SHAPE, {threads: job.threads, blockRows: GEMM_BLOCK_ROWS});
-  return {
+  const layouts: GemmLayout[] = ['intra-op', 'sessions'];
+  const totals = new Map<GemmLayout, number>(layouts.map((l) => [l, 0]));
+  let calls = 0;
+  const engine: Engine = {
     version: ort.env.versions.node ?? '?',
     threads: job.threads,
     maxLength: 0,
-    notes: [`${SHAPE.layers} layers x 6 MatMuls (4 of ${SHAPE.hidden}x${SHAPE.hidden}, ${SHAPE.hidden}x${SHAPE.intermediate}, ${SHAPE.intermediate}x${SHAPE.hidden}); one session, intra-op threads`],
+    notes: [
+      `${SHAPE.layers} layers x 6 MatMuls (4 of ${SHAPE.hidden}x${SHAPE.hidden}, ${SHAPE.hidden}x${SHAPE.intermediate}, ${SHAPE.intermediate}x${SHAPE.hidden})`,
+      `each chunk runs in both layouts (one session with ${job.threads} intra-op threads; ${job.threads} single-threaded sessions in worker threads, as sbertkit), ` +
+        'and the faster time counts, so the bound favours neither; cpu covers both',
+    ],
     dim: () => 0,
     encode: async (texts, start) => {
       let rows = 0;
       for (let i = start; i < start + texts.length; i++) rows += lengths[i]!;
-      await chain.run(rows);
+      let fastest = Infinity;
+      for (const layout of calls++ % 2 === 0 ? layouts : [...layouts].reverse()) {
+        const t0 = now();
+        await chain.run(rows, layout);
+        const ms = now() - t0;
+        // The warm-up call (the first) is not part of the totals.
+        if (calls > 1) totals.set(layout, totals.get(layout)! + ms);
+        fastest = Math.min(fastest, ms);
+      }
+      engine.ownMs = fastest;
       return [];
     },
     finish: async () => {
+      engine.notes.push(`timed totals by layout: ${layouts.map((l) => `${l} ${duration(totals.get(l)!)}`).join(', ')} (over all repeats)`);
       await chain.close();
       return undefined;
     },
   };
+  return engine;
 }
 
 async function openSbertkit(job: WorkerJob): Promise<Engine> {

@@ -4,6 +4,7 @@
  * chain, so onnxruntime's own sgemm on this machine says how fast those FLOPs can go. An encoder that
  * also tokenizes, pads, runs attention, softmax, LayerNorm, GELU and pools cannot beat it.
  */
+import {Worker} from 'node:worker_threads';
 import type {OrtModule} from '../../src/onnx/runtime.js';
 import {GraphBuilder} from '../../src/onnx/graph-builder.js';
 
@@ -57,32 +58,56 @@ export function gemmChainGraph(s: EncoderShape, seed = 12): Uint8Array {
   return g.toBytes(17);
 }
 
-/** Runs the chain over any number of token rows, in blocks of `blockRows`. */
+/** How the chain uses the cores: intra-op threads of one session, or one single-threaded session per core (sbertkit's layout). */
+export type GemmLayout = 'intra-op' | 'sessions';
+
+/** Runs the chain over any number of token rows, in blocks of `blockRows`, in either layout. */
 export class GemmChain {
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>,
+    private readonly workers: Worker[],
     private readonly hidden: number,
     private readonly blockRows: number,
     private readonly block: Float32Array,
   ) {}
 
   static async create(ort: OrtModule, shape: EncoderShape, options: {threads: number; blockRows: number}): Promise<GemmChain> {
-    const session = await ort.InferenceSession.create(gemmChainGraph(shape), {
+    const graph = gemmChainGraph(shape);
+    const session = await ort.InferenceSession.create(graph, {
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
+    const workers = await Promise.all(
+      Array.from({length: options.threads}, async () => {
+        const worker = new Worker(new URL('./gemm-worker.js', import.meta.url), {workerData: {graph, hidden: shape.hidden, blockRows: options.blockRows}});
+        await reply(worker);
+        return worker;
+      }),
+    );
     const block = new Float32Array(options.blockRows * shape.hidden);
     for (let i = 0; i < block.length; i++) block[i] = Math.sin(i) * 0.5;
-    return new GemmChain(ort, session, shape.hidden, options.blockRows, block);
+    return new GemmChain(ort, session, workers, shape.hidden, options.blockRows, block);
   }
 
   /** Pushes `rows` token rows through the chain (the last block may be short). */
-  async run(rows: number): Promise<void> {
-    for (let done = 0; done < rows; done += this.blockRows) {
-      const n = Math.min(this.blockRows, rows - done);
+  async run(rows: number, layout: GemmLayout): Promise<void> {
+    const blocks: number[] = [];
+    for (let done = 0; done < rows; done += this.blockRows) blocks.push(Math.min(this.blockRows, rows - done));
+    if (layout === 'sessions') {
+      // Each worker takes every n-th block, so their shares differ by at most one (short) block.
+      await Promise.all(
+        this.workers.map((worker, w) => {
+          const done = reply(worker);
+          worker.postMessage({rows: blocks.filter((_, i) => i % this.workers.length === w)});
+          return done;
+        }),
+      );
+      return;
+    }
+    for (const n of blocks) {
       const x = new this.ort.Tensor('float32', this.block.subarray(0, n * this.hidden), [n, this.hidden]);
       const out = await this.session.run({x});
       for (const tensor of Object.values(out)) tensor.dispose();
@@ -91,5 +116,20 @@ export class GemmChain {
 
   async close(): Promise<void> {
     await this.session.release();
+    await Promise.all(this.workers.map((worker) => new Promise((resolve) => {
+      worker.once('exit', resolve);
+      worker.postMessage('close');
+    })));
   }
+}
+
+function reply(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error): void => reject(error);
+    worker.once('error', fail);
+    worker.once('message', (message) => {
+      worker.off('error', fail);
+      resolve(message);
+    });
+  });
 }
