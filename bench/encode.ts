@@ -21,7 +21,7 @@
  *
  * The GEMM bound is a fifth engine in the same rotation: for each chunk it pushes as many rows as the
  * chunk has real tokens through a chain of MatMuls with the model's dense shapes (bench/lib/gemm-bound.ts),
- * in blocks of 2048 rows (sgemm's best case), once on one ORT session with all threads and once on one
+ * in blocks of 512 rows (about the encoder's batch, and the fastest block size measured here), once on one ORT session with all threads and once on one
  * single-threaded session per thread (sbertkit's layout), and counts the faster. Its time, scaled by
  * the model's GEMM FLOPs per sentence (dense + attention products, from the shape and each sentence's
  * length) over the chain's FLOPs, is the ceiling in sentences/s.
@@ -78,8 +78,12 @@ const BATCH = 32;
 const WARMUP = 64;
 /** Sentences per interleaved chunk: sbertkit's window, and a multiple of BATCH. */
 const CHUNK = ENCODER_DEFAULTS.windowSize;
-/** Token rows per GEMM-chain run: large enough for sgemm's best throughput, small enough to stay in memory. */
-const GEMM_BLOCK_ROWS = 2048;
+/**
+ * Token rows per GEMM-chain run: about the encoder's own batch (32 sentences x ~14 tokens). On this
+ * box, busy with other work, 512-row blocks beat 2048 (103 vs 89 GFLOP/s, sessions per core) and 128
+ * (84): bigger blocks spill the caches other processes share, smaller ones pay per-run overhead.
+ */
+const GEMM_BLOCK_ROWS = 512;
 const STSB_SPLITS = ['train', 'dev', 'test'] as const;
 /** sentence-transformers layout of all-MiniLM-L6-v2. */
 const MAX_SEQ_LENGTH = 256;
