@@ -97,12 +97,16 @@ export class GemmChain {
     const blocks: number[] = [];
     for (let done = 0; done < rows; done += this.blockRows) blocks.push(Math.min(this.blockRows, rows - done));
     if (layout === 'sessions') {
-      // Each worker takes every n-th block, so their shares differ by at most one (short) block.
+      // Each worker pulls the next block when it is free, as the encoder's lanes pull batches: a fixed
+      // split would leave one core idle whenever the other worker is descheduled on a busy machine.
+      let next = 0;
       await Promise.all(
-        this.workers.map((worker, w) => {
-          const done = reply(worker);
-          worker.postMessage({rows: blocks.filter((_, i) => i % this.workers.length === w)});
-          return done;
+        this.workers.map(async (worker) => {
+          while (next < blocks.length) {
+            const done = reply(worker);
+            worker.postMessage({rows: [blocks[next++]!]});
+            await done;
+          }
         }),
       );
       return;
