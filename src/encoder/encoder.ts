@@ -127,10 +127,10 @@ export class Encoder implements SentenceEncoder {
     return this.tokenizer.maxLength;
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
+  async embed(texts: readonly string[], options: Pick<EmbedStreamOptions, 'onBatch'> = {}): Promise<Embeddings> {
     const parts: VectorMatrix[] = [];
     const stats = emptyStats();
-    for await (const chunk of this.embedStream(texts.map((text) => ({text})))) {
+    for await (const chunk of this.embedStream(texts.map((text) => ({text})), {onBatch: options.onBatch})) {
       parts.push(chunk.vectors);
       addStats(stats, chunk.stats);
     }

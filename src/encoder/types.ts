@@ -106,8 +106,8 @@ export interface SentenceEncoder {
   readonly prompt: {text: string; name?: string};
   /** What happens to texts longer than maxSeqLength, and the window overlap when chunking. */
   readonly overflow: {mode: OverflowMode; overlap: number};
-  /** Embeds texts; row i of the result belongs to texts[i]. */
-  embed(texts: readonly string[]): Promise<Embeddings>;
+  /** Embeds texts; row i of the result belongs to texts[i]. `onBatch` counts rows done, for progress. */
+  embed(texts: readonly string[], options?: Pick<EmbedStreamOptions, 'onBatch'>): Promise<Embeddings>;
   /**
    * Streams records through the encoder with windowed length-sorting; yields one chunk per window,
    * in input order. Stats come with each chunk, so concurrent streams never mix their counts.

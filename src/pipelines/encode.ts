@@ -107,7 +107,8 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
     services.warn(`JSONL has no place for metadata: the ${precision} vectors are written as integers without their precision${needsRanges(precision) ? ' and ranges' : ''}, and read back as those integers; write Parquet or Arrow to read them back as vectors`);
   }
   // Created after the model loads so conversion/download messages do not collide with the bar.
-  const progress = services.progress('encoding', 'texts');
+  // Rows are unknown until the end: a file's bar measures bytes read against its size (stdin has none).
+  const progress = services.progress('encoding', 'texts', undefined, {position: source.position});
   try {
     if (calibration !== undefined) checkCalibration(calibration, encoder);
     const written = await encodeToVectorFile(encoder, source, {...options, ranges: calibration?.ranges, calibrationSource: calibration?.description, onBatch: (rows) => progress.increment(rows)});
