@@ -104,7 +104,8 @@ export abstract class SbertkitCommand<T extends object> extends Command {
     };
     return {
       loadEncoder: modelFlags === undefined ? () => Promise.reject(new Error('this command loads no model')) : encoderLoader(modelFlags, {status, warn, quiet: this.quiet}),
-      progress: (label, unit, total) => createProgress({label, unit, total, quiet: this.quiet}),
+      // Read when the bar is made: run() has said by then whether the data goes to stdout.
+      progress: (label, unit, total, options) => createProgress({label, unit, total, quiet: this.quiet, dataOnStdout: this.dataOnStdout, ...options}),
       status,
       warn,
     };

@@ -1,7 +1,8 @@
 /**
  * src/encoder: model folder -> tokenizer + ONNX Runtime sessions (in worker threads above one thread)
  * -> `embed(texts)` returning a VectorMatrix, and `embedStream(records)` doing the windowed length sort,
- * token-budget batching, order restoration, pooling and normalization. Options add a prompt in front
+ * token-budget batching, order restoration, pooling and normalization (eager: small first window,
+ * rows out as soon as their prefix is done, windows cut when the input stalls; windows.ts). Options add a prompt in front
  * of every text (prompt.ts), chunk or refuse texts over max_seq_length (chunking.ts, overflow-error.ts)
  * and keep the first dimensions of Matryoshka vectors. Depends on models/ (the ModelSpec) and
  * vectors/matrix; knows nothing about files, flags or oclif.
@@ -14,6 +15,7 @@ import {EXIT, SbertkitError} from '../errors.js';
 import type {ModelSpec, PoolingMode} from '../models/spec.js';
 import {buildBatchInput} from './batch-input.js';
 import {planBatches} from './batching.js';
+import {readWindows} from './windows.js';
 import {OnnxSession, type BatchRunner} from './onnx-session.js';
 import {SessionPool} from './session-pool.js';
 import type {Device} from '../onnx/device.js';
@@ -30,7 +32,6 @@ import {
   type EmbedStreamOptions,
   type EmbeddedChunk,
   type Embeddings,
-  type EncodeStats,
   type EncoderOptions,
   type OverflowMode,
   type SentenceEncoder,
@@ -48,7 +49,9 @@ interface WindowPlan {
   weights: Array<number[] | undefined>;
   /** Which row each input belongs to. */
   rowOf: number[];
-  stats: EncodeStats;
+  /** Real tokens of each row (all its inputs'), and whether it was truncated or chunked: chunks sum them. */
+  rowTokens: number[];
+  rowOverflow: Array<'truncated' | 'chunked' | undefined>;
 }
 
 export class Encoder implements SentenceEncoder {
@@ -124,10 +127,10 @@ export class Encoder implements SentenceEncoder {
     return this.tokenizer.maxLength;
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
+  async embed(texts: readonly string[], options: Pick<EmbedStreamOptions, 'onBatch'> = {}): Promise<Embeddings> {
     const parts: VectorMatrix[] = [];
     const stats = emptyStats();
-    for await (const chunk of this.embedStream(texts.map((text) => ({text})))) {
+    for await (const chunk of this.embedStream(texts.map((text) => ({text})), {onBatch: options.onBatch})) {
       parts.push(chunk.vectors);
       addStats(stats, chunk.stats);
     }
@@ -137,21 +140,21 @@ export class Encoder implements SentenceEncoder {
   }
 
   async *embedStream<R extends {text: string}>(records: AsyncIterable<R> | Iterable<R>, options: EmbedStreamOptions = {}): AsyncGenerator<EmbeddedChunk<R>> {
-    let window: R[] = [];
+    const eager = options.eager === true;
+    // Eager: the first window is one batch, so the first row costs about one batch's time.
+    const windows = readWindows(records, eager ? {first: this.batchSize, max: this.windowSize, stallMs: options.stallMs ?? 200} : {first: this.windowSize, max: this.windowSize});
     let offset = 0;
-    for await (const record of records) {
-      window.push(record);
-      if (window.length >= this.windowSize) {
-        yield await this.embedWindow(window, offset, options.onBatch);
-        offset += window.length;
-        window = [];
-      }
+    for await (const window of windows) {
+      yield* this.embedWindow(window, offset, options.onBatch, eager);
+      offset += window.length;
     }
-    if (window.length > 0) yield await this.embedWindow(window, offset, options.onBatch);
   }
 
-  /** Tokenizes a window, runs it in length-sorted batches, and returns its vectors in input order. */
-  private async embedWindow<R extends {text: string}>(window: R[], offset: number, onBatch?: (rows: number) => void): Promise<EmbeddedChunk<R>> {
+  /**
+   * Tokenizes a window and runs it in length-sorted batches. Yields its vectors in input order: the
+   * whole window at once, or (eager) each run of rows as soon as it and every row before it are done.
+   */
+  private async *embedWindow<R extends {text: string}>(window: R[], offset: number, onBatch: ((rows: number) => void) | undefined, eager: boolean): AsyncGenerator<EmbeddedChunk<R>> {
     const plan = this.planWindow(window, offset);
     const {inputs, first, rowOf} = plan;
     const fullDim = this.fullDim;
@@ -161,8 +164,11 @@ export class Encoder implements SentenceEncoder {
     const pending = window.map((_, r) => first[r + 1]! - first[r]!);
     // Up to `concurrency` batches in flight; each result lands at its own rows, so order is kept.
     let next = 0;
+    let stopped = false;
+    let failure: {error: unknown} | undefined;
+    let wake: (() => void) | undefined;
     const lane = async (): Promise<void> => {
-      while (next < batches.length) {
+      while (next < batches.length && !stopped) {
         const batch = batches[next++]!;
         const results = await this.runBatch(batch.map((i) => inputs[i]!));
         let finished = 0;
@@ -170,14 +176,55 @@ export class Encoder implements SentenceEncoder {
           outputs.set(results[k]!, index * fullDim);
           if (--pending[rowOf[index]!]! === 0) finished++;
         });
-        if (finished > 0) onBatch?.(finished);
+        if (finished > 0) {
+          onBatch?.(finished);
+          wake?.();
+        }
       }
     };
-    await Promise.all(Array.from({length: Math.min(this.session.concurrency, batches.length)}, lane));
+    const lanes = Promise.all(Array.from({length: Math.min(this.session.concurrency, batches.length)}, lane)).then(
+      () => undefined,
+      (error: unknown) => {
+        failure ??= {error};
+        stopped = true;
+        wake?.();
+      },
+    );
+    let emitted = 0;
+    let ready = 0;
+    try {
+      while (emitted < window.length) {
+        if (failure !== undefined) throw failure.error;
+        while (ready < window.length && pending[ready] === 0) ready++;
+        if (ready > emitted && (eager || ready === window.length)) {
+          const from = emitted;
+          emitted = ready;
+          yield this.chunkOf(window, plan, outputs, from, ready);
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      // The consumer may stop early: let batches in flight finish before the session can be closed.
+      stopped = true;
+      await lanes;
+    }
+  }
+
+  /** Rows from..to-1 of a window as a chunk numbered from 0, with their stats. */
+  private chunkOf<R>(window: R[], plan: WindowPlan, outputs: Float32Array, from: number, to: number): EmbeddedChunk<R> {
     const dim = this.dimension;
-    const data = new Float32Array(window.length * dim);
-    window.forEach((_, r) => data.set(this.rowVector(outputs, plan, r), r * dim));
-    return {records: window, vectors: new VectorMatrix(window.map((_, i) => i), dim, data), stats: plan.stats};
+    const data = new Float32Array((to - from) * dim);
+    const stats = emptyStats();
+    for (let r = from; r < to; r++) {
+      data.set(this.rowVector(outputs, plan, r), (r - from) * dim);
+      stats.rows++;
+      stats.tokens += plan.rowTokens[r]!;
+      if (plan.rowOverflow[r] === 'truncated') stats.truncated++;
+      if (plan.rowOverflow[r] === 'chunked') stats.chunked++;
+    }
+    const records = from === 0 && to === window.length ? window : window.slice(from, to);
+    return {records, vectors: new VectorMatrix(records.map((_, i) => i), dim, data), stats};
   }
 
   /**
@@ -185,14 +232,14 @@ export class Encoder implements SentenceEncoder {
    * than max_seq_length is truncated, cut into windows, or refused, as the overflow mode says.
    */
   private planWindow(window: readonly {text: string}[], offset: number): WindowPlan {
-    const plan: WindowPlan = {inputs: [], first: [], weights: [], rowOf: [], stats: emptyStats()};
-    const {stats} = plan;
+    const plan: WindowPlan = {inputs: [], first: [], weights: [], rowOf: [], rowTokens: [], rowOverflow: []};
     window.forEach((record, r) => {
       if (typeof record.text !== 'string') throw new SbertkitError(`record ${offset + r} has no text`, {exitCode: EXIT.BAD_INPUT});
       const text = this.prompt.text + record.text;
       const tokens = this.tokenizer.tokenize(text);
       let rowInputs: TokenizedText[] = [tokens];
       let weights: number[] | undefined;
+      let overflow: 'truncated' | 'chunked' | undefined;
       // `truncated` may also mean "more text than the tokenizer was shown" (tokenize() reads a bounded
       // prefix), so the modes that need the whole text look at all of it before deciding.
       if (tokens.truncated && this.overflow.mode === 'error') {
@@ -204,19 +251,21 @@ export class Encoder implements SentenceEncoder {
         rowInputs = windows.inputs;
         if (rowInputs.length > 1) {
           weights = windows.weights;
-          stats.chunked++;
+          overflow = 'chunked';
         }
       } else if (tokens.truncated) {
-        stats.truncated++;
+        overflow = 'truncated';
       }
       plan.first.push(plan.inputs.length);
       plan.weights.push(weights);
+      plan.rowOverflow.push(overflow);
+      let rowTokens = 0;
       for (const input of rowInputs) {
         plan.inputs.push(input);
         plan.rowOf.push(r);
-        stats.tokens += input.ids.length;
+        rowTokens += input.ids.length;
       }
-      stats.rows++;
+      plan.rowTokens.push(rowTokens);
     });
     plan.first.push(plan.inputs.length);
     return plan;

@@ -69,7 +69,7 @@ export interface Embeddings {
   stats: EncodeStats;
 }
 
-/** One window of embedStream: the records in input order, their vectors (row i is records[i]'s), and the window's stats. */
+/** One chunk of embedStream (a window, or part of one when eager): the records in input order, their vectors (row i is records[i]'s), and their stats. */
 export interface EmbeddedChunk<R> {
   records: R[];
   vectors: VectorMatrix;
@@ -79,6 +79,15 @@ export interface EmbeddedChunk<R> {
 export interface EmbedStreamOptions {
   /** Called after each batch with the number of rows it finished (for progress). */
   onBatch?: (rows: number) => void;
+  /**
+   * Rows as soon as they can go (for output that someone reads as it comes, e.g. `encode | head`):
+   * the first window is one batch and windows double up to windowSize; a window yields its rows in
+   * input order as soon as every row before them is done, in several chunks; and a window ends early
+   * when the input stalls (no record for stallMs). Off: one chunk per full window.
+   */
+  eager?: boolean;
+  /** eager: milliseconds without a new record after which the records read so far are encoded (default 200). */
+  stallMs?: number;
 }
 
 export interface SentenceEncoder {
@@ -97,8 +106,8 @@ export interface SentenceEncoder {
   readonly prompt: {text: string; name?: string};
   /** What happens to texts longer than maxSeqLength, and the window overlap when chunking. */
   readonly overflow: {mode: OverflowMode; overlap: number};
-  /** Embeds texts; row i of the result belongs to texts[i]. */
-  embed(texts: readonly string[]): Promise<Embeddings>;
+  /** Embeds texts; row i of the result belongs to texts[i]. `onBatch` counts rows done, for progress. */
+  embed(texts: readonly string[], options?: Pick<EmbedStreamOptions, 'onBatch'>): Promise<Embeddings>;
   /**
    * Streams records through the encoder with windowed length-sorting; yields one chunk per window,
    * in input order. Stats come with each chunk, so concurrent streams never mix their counts.

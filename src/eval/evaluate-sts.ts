@@ -63,7 +63,9 @@ async function embedAll(encoder: StsEncoder, texts: string[], chunkSize: number,
   onProgress?.(0, texts.length);
   for (let start = 0; start < texts.length; start += chunkSize) {
     const chunk = texts.slice(start, start + chunkSize);
-    const out = await encoder.embed(chunk);
+    // Reported batch by batch, so a bar moves smoothly rather than once per chunk.
+    let done = start;
+    const out = await encoder.embed(chunk, {onBatch: (rows) => onProgress?.((done += rows), texts.length)});
     if (out.vectors.rows !== chunk.length) {
       throw new SbertkitError(`encoder returned ${out.vectors.rows} vectors for ${chunk.length} texts`, {exitCode: EXIT.MODEL});
     }

@@ -9,6 +9,7 @@
  * and the status and warning channels. The CLI draws bars and lines; `quietServices` does nothing.
  */
 import type {SentenceEncoder} from '../encoder/types.js';
+import type {InputPosition} from '../io/input/open-input.js';
 
 export interface Progress {
   /** Adds finished units. */
@@ -19,12 +20,20 @@ export interface Progress {
 export interface PipelineServices {
   /** Loads the encoder; pipelines call it only after their inputs and outputs are checked. */
   loadEncoder(): Promise<SentenceEncoder>;
-  /** A progress display for `unit`s of work; `total` when known (for a percentage and ETA). */
-  progress(label: string, unit: string, total?: number): Progress;
+  /**
+   * A progress display for `unit`s of work; `total` when known (for a percentage and ETA), else
+   * `options.position` (bytes of a file read so far and its size) gives the percentage and ETA.
+   */
+  progress(label: string, unit: string, total?: number, options?: ProgressOptions): Progress;
   /** A line for a human watching (e.g. "reading texts from the terminal"); not data, not a warning. */
   status(message: string): void;
   /** Something the user should know that does not fail the run; the JSON envelope lists them. */
   warn(message: string): void;
+}
+
+export interface ProgressOptions {
+  /** How far reading the input file has got: the bar's measure when the number of units is unknown. */
+  position?: () => InputPosition;
 }
 
 const NO_PROGRESS: Progress = {increment() {}, stop() {}};

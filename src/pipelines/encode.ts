@@ -46,8 +46,12 @@ export interface EncodeOptions {
   stdin?: NodeJS.ReadableStream;
   /** Stream for output '-' (default process.stdout). */
   stdout?: NodeJS.WritableStream;
-  /** Rows written per writer call. */
-  writeChunk?: number;
+  /**
+   * Rows go out as soon as they and every row before them are encoded (EmbedStreamOptions.eager),
+   * and a stalled input flushes what it gave (default true). False: whole windows, the previous
+   * behaviour, kept as the baseline of bench/latency.ts.
+   */
+  streaming?: boolean;
   /** How vectors are stored (default float32). */
   precision?: Precision;
   /** int8/uint8: a vector file whose per dimension min/max are the ranges. */
@@ -105,7 +109,8 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
     services.warn(`JSONL has no place for metadata: the ${precision} vectors are written as integers without their precision${needsRanges(precision) ? ' and ranges' : ''}, and read back as those integers; write Parquet or Arrow to read them back as vectors`);
   }
   // Created after the model loads so conversion/download messages do not collide with the bar.
-  const progress = services.progress('encoding', 'texts');
+  // Rows are unknown until the end: a file's bar measures bytes read against its size (stdin has none).
+  const progress = services.progress('encoding', 'texts', undefined, {position: source.position});
   try {
     if (calibration !== undefined) checkCalibration(calibration, encoder);
     const written = await encodeToVectorFile(encoder, source, {...options, ranges: calibration?.ranges, calibrationSource: calibration?.description, onBatch: (rows) => progress.increment(rows)});
@@ -199,7 +204,6 @@ export async function encodeToVectorFile(
   options: EncodeOptions & {onBatch?: (rows: number) => void; ranges?: QuantizationRanges; calibrationSource?: string},
 ): Promise<EncodeToFileResult> {
   const format = encodeOutputFormat(options.output, options.format);
-  const chunk = options.writeChunk ?? 1024;
   const precision = options.precision ?? 'float32';
   const calibrationRows = options.calibrationRows ?? DEFAULT_CALIBRATION_ROWS;
   const tracker = needsRanges(precision) && options.ranges === undefined ? new RangeTracker(encoder.dimension) : undefined;
@@ -222,8 +226,10 @@ export async function encodeToVectorFile(
   };
   try {
     if (tracker === undefined) writer = await open(options.ranges);
+    // Rows held back only while int8/uint8 ranges are still being measured; otherwise each chunk is
+    // handed to the writer as it comes (text formats write it at once, columnar ones fill row groups).
     let pending: VectorRecord[] = [];
-    for await (const embedded of encoder.embedStream(source.records, {onBatch: options.onBatch})) {
+    for await (const embedded of encoder.embedStream(source.records, {onBatch: options.onBatch, eager: options.streaming ?? true})) {
       addStats(stats, embedded.stats);
       embedded.records.forEach((record, i) => {
         const vector = embedded.vectors.row(i);
@@ -235,10 +241,8 @@ export async function encodeToVectorFile(
         calibration = `the first ${calibrationRows} rows of the input`;
         writer = await open(tracker!.ranges());
       }
-      while (pending.length >= chunk && !writer.closed) {
-        await writer.write(pending.slice(0, chunk));
-        pending = pending.slice(chunk);
-      }
+      if (!writer.closed) await writer.write(pending);
+      pending = [];
       if (writer.closed) break;
     }
     if (writer === undefined) {

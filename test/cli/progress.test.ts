@@ -74,7 +74,7 @@ describe('progress bar in a terminal', {skip: noScript}, () => {
       const outDir = join(dir, `sigint-out-${threads}`);
       await mkdir(outDir);
       // Interrupt once the bar has counted some texts, i.e. mid-run.
-      const run = await runInTerminal(['encode', input, '-o', join(outDir, 'out.parquet'), '--model', model, '--threads', threads], (raw) => /encoding [1-9]\d{3,} texts/.test(raw));
+      const run = await runInTerminal(['encode', input, '-o', join(outDir, 'out.parquet'), '--model', model, '--threads', threads], (raw) => /encoding \[.*\| [1-9]\d{3,} texts \|/.test(raw));
       assert.equal(run.code, 130);
       assertRestoredAfterBar(run.raw);
       assert.ok(run.raw.endsWith(SHOW_CURSOR + WRAP_ON), JSON.stringify(run.raw.slice(-80)));
@@ -100,5 +100,33 @@ describe('progress bar in a terminal', {skip: noScript}, () => {
     assert.equal(run.code, 0);
     assertRestoredAfterBar(run.raw);
     assert.match(run.raw.slice(run.raw.lastIndexOf(WRAP_ON) + WRAP_ON.length), /encoded 3000 texts/);
+  });
+
+  test('a file input: the bar has a percentage, bytes read of the file size, texts, a rate and an ETA (never NFs)', async () => {
+    const input = join(dir, 'bar.txt');
+    await writeFile(input, Array.from({length: 40_000}, (_, i) => `row ${i} about the cat and the dog`).join('\n'));
+    const size = Buffer.byteLength(await readFile(input, 'utf8'));
+    const run = await runInTerminal(['encode', input, '-o', join(dir, 'bar.parquet'), '--model', model, '--threads', '1']);
+    assert.equal(run.code, 0);
+    const frames = [...run.raw.matchAll(/encoding \[[^\]]*\] (\d+)% \| ([\d.]+ [kM]?B)\/([\d.]+ [kM]?B) \| (\d+) texts \| (\d+) texts\/s \| ETA ([^\r\n\x1b]*)/g)];
+    assert.ok(frames.length > 0, JSON.stringify(run.raw.slice(0, 400)));
+    // The total is the file's size (formatBytes: 1000-based, one decimal).
+    assert.equal(frames[0]![3], `${(size / 1e6).toFixed(1)} MB`);
+    const percents = frames.map((f) => Number(f[1]));
+    assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'the percentage never goes back');
+    for (const f of frames) assert.match(f[6]!.trim(), /^(--|\d+s|\d+m \d\ds|\d+h \d\dm)$/);
+    assert.ok(!run.raw.includes('NFs') && !run.raw.includes('NULL'));
+  });
+
+  test('data on the same terminal: no bar draws over the rows, and the summary comes after the last row', async () => {
+    const input = join(dir, 'tty.txt');
+    await writeFile(input, Array.from({length: 500}, (_, i) => `row ${i}`).join('\n'));
+    const run = await runInTerminal(['encode', input, '--model', model, '--threads', '1']);
+    assert.equal(run.code, 0);
+    assert.ok(!run.raw.includes(HIDE_CURSOR) && !run.raw.includes('encoding ['), 'no bar');
+    const lines = run.raw.split(/\r?\n/).filter((l) => l.length > 0);
+    assert.equal(lines.length, 501);
+    lines.slice(0, 500).forEach((line, i) => assert.equal((JSON.parse(line) as {id: number}).id, i));
+    assert.match(lines[500]!, /^encoded 500 texts/);
   });
 });

@@ -16,6 +16,16 @@ export interface InputStream {
   stream: Readable;
   /** Releases the file; safe to call more than once. Never closes stdin. */
   close(): Promise<void>;
+  /**
+   * Files only: bytes read from the file so far and its size (compressed bytes for .gz), for a
+   * progress bar when the number of rows is unknown. Reads run ahead of the parser by one buffer.
+   */
+  position?: () => InputPosition;
+}
+
+export interface InputPosition {
+  read: number;
+  size: number;
 }
 
 /** Turns fs errors into the one-line messages users see ("path: no such file"). */
@@ -64,10 +74,13 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream, fi
     return {file, stream: (source as {isTTY?: boolean}).isTTY ? stream : await gunzipIfGzip(stream), close: async () => {}};
   }
   let handle: FileHandle;
+  let size: number;
   try {
     handle = await open(input, 'r');
+    const stat = await handle.stat();
+    size = stat.size;
     // open() succeeds on directories on Linux; reading them fails later with a less clear error.
-    if ((await handle.stat()).isDirectory()) {
+    if (stat.isDirectory()) {
       await handle.close();
       throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
     }
@@ -96,6 +109,8 @@ export async function openInput(input: string, stdin?: NodeJS.ReadableStream, fi
   return {
     file,
     stream,
+    // What is still buffered in the read stream has not reached the parser yet.
+    position: () => ({read: Math.min(size, Math.max(0, raw.bytesRead - raw.readableLength)), size}),
     close: async () => {
       if (closed) return;
       closed = true;

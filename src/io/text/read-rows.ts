@@ -4,7 +4,7 @@
  */
 import {EXIT, SbertkitError} from '../../errors.js';
 import {detectTextFormat, STDIN, STDIN_NAME, TEXT_FORMATS} from '../formats.js';
-import {openInput, type InputStream} from '../input/open-input.js';
+import {openInput, type InputPosition, type InputStream} from '../input/open-input.js';
 import {Utf8Decoder, type InvalidUtf8Policy} from '../input/utf8.js';
 import {parseDelimited} from './csv-rows.js';
 import {parseJsonl, parseTsv, parseTxt} from './line-rows.js';
@@ -49,6 +49,8 @@ export interface RowSource {
   close(): Promise<void>;
   /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'), for the summary. */
   readonly invalidUtf8Lines: number;
+  /** Files only: how far reading has got (InputStream.position). */
+  position?: () => InputPosition;
 }
 
 export async function openRows(input: string, options: ReadRowsOptions = {}): Promise<RowSource> {
@@ -90,6 +92,7 @@ export async function rowsFromInput(stream: InputStream, format: TextFormat, opt
     get invalidUtf8Lines() {
       return decoder.invalidLines;
     },
+    ...(stream.position === undefined ? {} : {position: stream.position}),
   };
 }
 

@@ -7,6 +7,7 @@ import {openRows, requireColumn, type ReadRowsOptions} from './read-rows.js';
 import {jsonType} from './line-rows.js';
 import type {Row, TextRecord} from './types.js';
 import type {TextFormat} from '../formats.js';
+import type {InputPosition} from '../input/open-input.js';
 
 export interface ReadTextsOptions extends ReadRowsOptions {
   /** Default 'text'. */
@@ -27,6 +28,8 @@ export interface TextSource {
   close(): Promise<void>;
   /** Lines read so far in which invalid UTF-8 was replaced (onInvalidUtf8: 'replace'). */
   readonly invalidUtf8Lines: number;
+  /** Files only: bytes read so far and the file's size, for progress when rows are unknown. */
+  position?: () => InputPosition;
 }
 
 export async function openTexts(input: string, options: ReadTextsOptions = {}): Promise<TextSource> {
@@ -69,6 +72,7 @@ export async function openTexts(input: string, options: ReadTextsOptions = {}): 
     get invalidUtf8Lines() {
       return source.invalidUtf8Lines;
     },
+    ...(source.position === undefined ? {} : {position: source.position}),
   };
 }
 
