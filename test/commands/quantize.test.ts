@@ -10,27 +10,14 @@ import {copyFile, cp, mkdir, readdir, readFile, stat, writeFile} from 'node:fs/p
 import {join, relative} from 'node:path';
 import {before, describe, test} from 'node:test';
 import {decodeModel, encodeModel} from '../../src/onnx/model-proto.js';
+import type {QuantizeResult} from '../../src/pipelines/quantize/run.js';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
 import {cosine, maxAbsDiff} from '../helpers/vector-math.js';
 
-interface QuantizeJson {
-  model: string;
-  output: string;
-  onnx_file: string;
-  per_channel: boolean;
-  quantized_nodes: number;
-  matmul: number;
-  gemm: number;
-  skipped: Record<string, number>;
-  size_before: number;
-  size_after: number;
-  sample: string;
-  sample_sentences: number;
-  cosine_min: number;
-  cosine_mean: number;
-}
+/** The --json result as the pipeline types it. */
+type QuantizeJson = QuantizeResult;
 
 let dir: string;
 let env: Record<string, string>;
