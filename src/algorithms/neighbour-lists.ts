@@ -20,7 +20,7 @@ import {ProductSearcher} from '../vectors/exact-search.js';
 import {VectorMatrix} from '../vectors/matrix.js';
 import {ANN_AUTO_PAIRS} from '../vectors/search.js';
 import {TopK} from '../vectors/top-k.js';
-import {kMeansPlusPlus, sphericalKMeans} from './kmeans.js';
+import {kMeansPlusPlus, sphericalKMeans, updateCentroids} from './kmeans.js';
 import {mulberry32} from './random.js';
 
 export type NeighbourBackend = 'exact' | 'bucketed' | 'ann';
@@ -186,17 +186,8 @@ async function bucketRows(unit: VectorMatrix, buckets: number, probes: number, s
   const sample = sampleSize === n ? unit : unit.pick(sampleRows);
   const fit = await sphericalKMeans(sample, {k: buckets, seed, maxIter: 10, threads, initial: kMeansPlusPlus(sample, buckets, seed)});
   const count = fit.clusters.length === 0 ? 1 : buckets;
-  // Centroids: the normalized mean of each fitted cluster (computed again here from the members).
-  const centroids = new Float32Array(count * d);
-  fit.clusters.forEach((cluster, c) => {
-    for (const r of cluster.members) for (let i = 0; i < d; i++) centroids[c * d + i]! += sample.data[r * d + i]!;
-  });
-  for (let c = 0; c < count; c++) {
-    let norm = 0;
-    for (let i = 0; i < d; i++) norm += centroids[c * d + i]! ** 2;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let i = 0; i < d; i++) centroids[c * d + i]! *= scale;
-  }
+  // Centroids: the normalized mean of each fitted cluster's rows (a bucket nobody joined stays zero).
+  const centroids = updateCentroids(sample, fit.assignment, new Float32Array(count * d));
   const centroidMatrix = new VectorMatrix(Array.from({length: count}, (_, c) => c), d, centroids);
   const nearest = new TopK(n, Math.min(probes, count));
   await searcher.searchInto(nearest, unit, centroidMatrix);
@@ -294,8 +285,7 @@ export async function sampleRecall(unit: VectorMatrix, lists: NeighbourLists, th
   try {
     const pass = exactPass(unit, searcher);
     // The sample's exact lists: the same completion loop over only the sampled rows.
-    const truth = await completeLists(rows.length, NEIGHBOUR_DEFAULTS.k, unit.rows - 1, threshold, async (sub, k, on) => pass(Int32Array.from(sub, (i) => rows[i]!), k, on), rows.length * unit.rows);
-    exact = truth;
+    exact = await completeLists(rows.length, NEIGHBOUR_DEFAULTS.k, unit.rows - 1, threshold, async (sub, k, on) => pass(Int32Array.from(sub, (i) => rows[i]!), k, on), rows.length * unit.rows);
   } finally {
     await searcher.release();
   }

@@ -166,7 +166,14 @@ export async function loadSingleInput(options: VectorInputOptions & {model?: str
   } finally {
     await encoder?.close();
   }
-  // Encoded texts were made by --model itself; a vector file's metadata must name the same model.
-  checkComparable(options.model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model: options.model}]);
+  checkModelFlag(loaded, options.model);
   return loaded;
+}
+
+/**
+ * Checks an input against an explicit --model: encoded texts were made by --model itself; a vector
+ * file's metadata must name the same model.
+ */
+export function checkModelFlag(loaded: LoadedVectors<SearchMatrix>, model: string | undefined): void {
+  checkComparable(model === undefined || loaded.kind === 'texts' ? [loaded] : [loaded, {...loaded, file: '--model', model}]);
 }

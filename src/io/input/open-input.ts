@@ -143,6 +143,19 @@ export async function gunzipIfGzip(source: Readable): Promise<Readable> {
     head.push(chunk);
     length += chunk.length;
   }
+  const replayed = replayStream(head, iterator, ended);
+  const first = Buffer.concat(head);
+  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) return replayed;
+  const gunzip = createGunzip();
+  pipeline(replayed, gunzip, () => {});
+  return gunzip;
+}
+
+/**
+ * A byte stream of `head` (chunks already read from `iterator`) followed by the rest of `iterator`,
+ * for readers that look at the start of an input before handing it on: nothing read is lost.
+ */
+export function replayStream(head: readonly Buffer[], iterator: AsyncIterator<Buffer | string>, ended: boolean): Readable {
   async function* replay(): AsyncGenerator<Buffer> {
     yield* head;
     if (ended) return;
@@ -152,10 +165,5 @@ export async function gunzipIfGzip(source: Readable): Promise<Readable> {
       yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     }
   }
-  const replayed = Readable.from(replay(), {objectMode: false});
-  const first = Buffer.concat(head);
-  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) return replayed;
-  const gunzip = createGunzip();
-  pipeline(replayed, gunzip, () => {});
-  return gunzip;
+  return Readable.from(replay(), {objectMode: false});
 }

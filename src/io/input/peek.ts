@@ -4,8 +4,7 @@
  * pipe or FIFO (`<(zcat x.gz)`, /dev/fd/63) or stdin would give its bytes to the first reader and
  * nothing to the second. So the input is read once, and the bytes looked at are replayed.
  */
-import {Readable} from 'node:stream';
-import {fileError, type InputStream} from './open-input.js';
+import {fileError, replayStream, type InputStream} from './open-input.js';
 
 export interface PeekedInput {
   /** The same input, replaying the peeked bytes first. Closing it closes the original. */
@@ -57,16 +56,7 @@ export async function peekFirstLine(input: InputStream): Promise<PeekedInput> {
     throw fileError(input.file, error);
   }
 
-  async function* replay(): AsyncGenerator<Buffer> {
-    yield* peeked;
-    if (ended) return;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-    }
-  }
-  const stream = Readable.from(replay(), {objectMode: false});
+  const stream = replayStream(peeked, iterator, ended);
   return {
     input: {
       file: input.file,

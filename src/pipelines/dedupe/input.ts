@@ -4,7 +4,7 @@
  * first spooled to a temp file, and every row remembers the source lines it spans.
  */
 import {EXIT, SbertkitError} from '../../errors.js';
-import {detectVectorFormat, STDIN, type TextFormat} from '../../io/formats.js';
+import {detectVectorFormat, STDIN, STDIN_NAME, type TextFormat} from '../../io/formats.js';
 import {replayableInput} from '../../io/input/replayable.js';
 import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
 import {textFormatOf} from '../../io/text/read-rows.js';
@@ -62,9 +62,10 @@ export interface VectorInput extends InputBase {
 export type DedupeInput = TextInput | VectorInput;
 
 export async function readDedupeInput(options: DedupeInputOptions): Promise<DedupeInput> {
+  const vectorFormat = options.vectors || isVectorFilePath(options.input) ? vectorFormatOf(options.input) : undefined;
   const replay = await replayableInput(options.input, options.stdin);
   try {
-    if (options.vectors || isVectorFilePath(options.input)) return await readVectorInput(options, replay);
+    if (vectorFormat !== undefined) return await readVectorInput(options, replay, vectorFormat);
     return await readTextInput(options, replay);
   } catch (error) {
     await replay.cleanup();
@@ -74,11 +75,16 @@ export async function readDedupeInput(options: DedupeInputOptions): Promise<Dedu
 
 type Replay = Awaited<ReturnType<typeof replayableInput>>;
 
-async function readVectorInput(options: DedupeInputOptions, replay: Replay): Promise<VectorInput> {
-  const format = detectVectorFormat(options.input);
+/** A vector input's format, from its name: refused before stdin is spooled when the name cannot tell. */
+function vectorFormatOf(input: string): VectorFormat {
+  const format = detectVectorFormat(input);
   if (format === undefined) {
-    throw new SbertkitError(`dedupe reads a vector file by its name (.parquet, .arrow, .arrows, .jsonl with --vectors); give the file's path, not stdin`, {file: replay.file, exitCode: EXIT.BAD_INPUT});
+    throw new SbertkitError(`dedupe reads a vector file by its name (.parquet, .arrow, .arrows, .jsonl with --vectors); give the file's path, not stdin`, {file: input === STDIN ? STDIN_NAME : input, exitCode: EXIT.BAD_INPUT});
   }
+  return format;
+}
+
+async function readVectorInput(options: DedupeInputOptions, replay: Replay, format: VectorFormat): Promise<VectorInput> {
   const table = await readVectorMatrix(replay.path, {idColumn: options.idColumn, format});
   const textColumn = options.textColumn ?? 'text';
   return {

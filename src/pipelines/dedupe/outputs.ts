@@ -10,14 +10,14 @@ import {column, type TypedRow} from '../../io/rows/types.js';
 import {openRowWriter, resolveRowFormat} from '../../io/rows/write-rows.js';
 import {copyLines} from '../../io/text/copy-lines.js';
 import {writeTextOutput} from '../../io/output/write-text.js';
-import {openVectors} from '../../io/vectors/read-vectors.js';
+import {openVectors, type VectorSource} from '../../io/vectors/read-vectors.js';
 import {CALIBRATION_KEY, PRECISION_KEY, storedLayout} from '../../io/vectors/precision-metadata.js';
 import {EMBEDDING_COLUMN, type VectorFileMetadata, type VectorRecord} from '../../io/vectors/types.js';
 import {storedElement, VectorQuantizer, type Precision} from '../../vectors/quantize.js';
 import {openVectorWriter} from '../../io/vectors/write-vectors.js';
 import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
 import {idColumn} from '../vector-search.js';
-import type {DedupeInput} from './input.js';
+import type {DedupeInput, VectorInput} from './input.js';
 import type {SweepRow} from './types.js';
 
 /** Writes the kept rows in input order; true when stdout's reader went away before the end. */
@@ -31,6 +31,15 @@ export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisio
   // A vector file is read again batch by batch: the kept rows go out with their original vectors
   // (the in-memory ones were normalized) and every column, without a second copy of the matrix.
   const source = await openVectors(input.path, {format: input.format, idColumn: idColumnName});
+  try {
+    return await copyKeptVectors(source, input, decisions, output, stdout);
+  } finally {
+    await source.close();
+  }
+}
+
+/** The kept rows of a vector file, batch by batch, into a file of the same precision and columns. */
+async function copyKeptVectors(source: VectorSource, input: VectorInput, decisions: DedupeDecisions, output: string, stdout: NodeJS.WritableStream | undefined): Promise<boolean> {
   const writer = await openVectorWriter(output, {
     // A compact file (int8, binary...) is read as floats and stored again at its precision and
     // ranges: its levels read back as the middle of their intervals, which map to the same levels.
@@ -62,8 +71,6 @@ export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisio
   } catch (error) {
     await writer.abort();
     throw error;
-  } finally {
-    await source.close();
   }
 }
 

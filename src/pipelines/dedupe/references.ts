@@ -76,8 +76,7 @@ export async function loadReferences(
       scores[r] = 1;
     }
   }
-  const withVectors = loaded.filter((ref) => ref.vectors.rows > 0 && ref.vectors.dimension > 0);
-  if (!exactOnly && unit.rows > 0 && withVectors.length > 0) {
+  if (!exactOnly && unit.rows > 0 && loaded.some((ref) => ref.vectors.rows > 0 && ref.vectors.dimension > 0)) {
     const refMatrix = VectorMatrix.concat(loaded.map((ref) => (ref.vectors.dimension === 0 ? VectorMatrix.empty(unit.dimension) : ref.vectors)), unit.dimension);
     normalizeRowsInPlace(refMatrix);
     const bar = services.progress('comparing with the references', 'pairs', unit.rows * refMatrix.rows);

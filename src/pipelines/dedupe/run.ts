@@ -15,7 +15,7 @@ import {checkOutputWritable} from '../../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../../io/output/same-file.js';
 import {VectorMatrix} from '../../vectors/matrix.js';
 import {secondsSince, type PipelineServices} from '../context.js';
-import {checkComparable, isVectorFilePath, type LoadedVectors} from '../vector-input.js';
+import {checkModelFlag, isVectorFilePath, type LoadedVectors} from '../vector-input.js';
 import {readDedupeInput, type DedupeInput} from './input.js';
 import {writeDuplicatesMap, writeKeptRows, writeReport} from './outputs.js';
 import {loadReferences} from './references.js';
@@ -82,7 +82,7 @@ async function dedupeLoaded(input: DedupeInput, options: DedupeOptions, services
       addStats(stats, made.stats);
     }
     const mainLoaded: LoadedVectors = {file: input.file, kind: input.kind, vectors: unit, texts: undefined, model, stats};
-    checkComparable(options.model === undefined || input.kind === 'texts' ? [mainLoaded] : [mainLoaded, {...mainLoaded, file: '--model', model: options.model}]);
+    checkModelFlag(mainLoaded, options.model);
 
     const references = await loadReferences(options, keys, representative, unit, semanticRows, mainLoaded, loadEncoder, stats, services);
     await encoder?.close();
@@ -129,7 +129,7 @@ async function dedupeLoaded(input: DedupeInput, options: DedupeOptions, services
     const decisions = decide(inputs, options.threshold);
     const stoppedEarly = await writeKeptRows(input, decisions, options.output, options.idColumn, options.stdout);
     if (options.duplicates !== undefined) {
-      await writeDuplicatesMap(options.duplicates, input.ids, decisions, references === undefined ? undefined : {ids: references.ids, files: references.files}, options.stdout);
+      await writeDuplicatesMap(options.duplicates, input.ids, decisions, references, options.stdout);
     }
     if (options.report !== undefined) await writeReport(options.report, {input, decisions, inputs, unit, threshold: options.threshold, model}, options.stdout);
     return {
@@ -171,7 +171,7 @@ function checkOutputFormat(options: DedupeOptions): void {
   const inFormat = options.inputFormat ?? detectTextFormat(options.input);
   const outFormat = detectTextFormat(out);
   if (outFormat !== undefined && inFormat !== undefined && outFormat !== inFormat) {
-    throw new SbertkitError(`dedupe writes the kept rows in the input's format (${inFormat}), byte for byte; name the output .${inFormat === 'tsv' ? 'tsv' : inFormat}`, {file: out, exitCode: EXIT.BAD_INPUT});
+    throw new SbertkitError(`dedupe writes the kept rows in the input's format (${inFormat}), byte for byte; name the output .${inFormat}`, {file: out, exitCode: EXIT.BAD_INPUT});
   }
 }
 

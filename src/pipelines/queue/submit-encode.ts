@@ -9,7 +9,7 @@ import {existsSync, statSync} from 'node:fs';
 import {mkdir, stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
 import type {Job} from 'bullmq';
-import {SbertkitError, EXIT} from '../../errors.js';
+import {SbertkitError} from '../../errors.js';
 import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
 import {STDIN, type TextFormat, type VectorFormat} from '../../io/formats.js';
 import {openTexts} from '../../io/text/read-texts.js';
