@@ -100,14 +100,7 @@ export async function runEncodeShard(
   if (previous !== undefined && (await partDifferences(previous, {inputSha256, shard, settings, partPath})).length === 0) {
     // Only now is the model worth loading: its graph checksum is the last thing to compare.
     encoder = await services.loadEncoder();
-    let model: PartModel;
-    try {
-      model = await partModel(encoder);
-      checkExpectedGraph(model, expect);
-    } catch (error) {
-      await encoder.close();
-      throw error;
-    }
+    const model = await checkedPartModel(encoder, expect);
     if (modelDifferences(previous, model).length === 0) {
       await encoder.close();
       return {
@@ -120,7 +113,7 @@ export async function runEncodeShard(
         tokens: previous.tokens,
         truncated: previous.truncated,
         chunked: previous.chunked,
-        precision: (options.precision ?? 'float32'),
+        precision: options.precision ?? 'float32',
         clipped: previous.clipped,
         max_seq_length: previous.model.max_seq_length,
         invalid_utf8_lines: previous.invalid_utf8_lines,
@@ -142,14 +135,8 @@ export async function runEncodeShard(
     ...services,
     loadEncoder: async () => {
       const loaded = preloaded ?? (await services.loadEncoder());
-      try {
-        // Checked before any row is encoded: a worker with another graph must not make the part.
-        model = await partModel(loaded);
-        checkExpectedGraph(model, expect);
-      } catch (error) {
-        await loaded.close();
-        throw error;
-      }
+      // Checked before any row is encoded: a worker with another graph must not make the part.
+      model = await checkedPartModel(loaded, expect);
       return loaded;
     },
   });
@@ -171,6 +158,18 @@ export async function runEncodeShard(
   };
   await writeManifest(manifestPath, manifest);
   return {...result, seconds: secondsSince(started), shard: formatShard(shard), manifest: manifestPath, input_sha256: inputSha256, skipped: false};
+}
+
+/** The encoder's model facts, checked against the graph a job expects; the encoder is closed when they disagree. */
+async function checkedPartModel(encoder: SentenceEncoder, expect: ShardExpectations): Promise<PartModel> {
+  try {
+    const model = await partModel(encoder);
+    checkExpectedGraph(model, expect);
+    return model;
+  } catch (error) {
+    await encoder.close();
+    throw error;
+  }
 }
 
 /** The model facts a manifest records (and a rerun compares). */
