@@ -7,8 +7,9 @@ import {queueWorkerSummary, runQueueWorker, type QueueWorkerResult} from '../../
 export default class QueueWorker extends SbertkitCommand<QueueWorkerResult> {
   static override summary = 'Run queued jobs (parts of `sbertkit queue submit`) until stopped; start as many as you like.';
   static override description = `Each job is "encode --shard i/N" into the submit's output folder, with the model the submit named
-(its ONNX graph must be the same here). The encoder settings below are this machine's choice and do not
-change the vectors. A worker killed outright (SIGKILL, lost machine) holds its job until the job's lock
+(its ONNX graph must be the same here), and the submit's settings that shape the vectors (precision,
+prompt, truncate-dim, overflow handling). The encoder settings below are this machine's choice and do
+not change the vectors. A worker killed outright (SIGKILL, lost machine) holds its job until the job's lock
 expires (--lock-duration); then another worker runs it again. Ctrl-C or SIGTERM stops the worker; its
 running jobs are retried the same way.`;
 
@@ -49,6 +50,11 @@ running jobs are retried the same way.`;
               'model-file': model.modelFile,
               'max-seq-length': model.maxSeqLength,
               normalize: model.normalize,
+              'truncate-dim': model.truncateDim,
+              prompt: model.prompt,
+              'prompt-name': model.promptName,
+              'on-overflow': model.onOverflow ?? 'truncate',
+              'chunk-overlap': model.chunkOverlap,
               offline: flags.offline,
               'batch-size': flags['batch-size'],
               'max-tokens': flags['max-tokens'],

@@ -9,6 +9,8 @@ import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import type {InvalidUtf8Policy} from '../io/input/utf8.js';
 import type {TextFormat, VectorFormat} from '../io/formats.js';
+import type {OverflowMode} from '../encoder/types.js';
+import type {Precision} from '../vectors/quantize.js';
 
 export const ENCODE_JOB = 'encode';
 
@@ -18,6 +20,12 @@ export interface JobModel {
   modelFile?: string;
   maxSeqLength?: number;
   normalize?: boolean;
+  /** Encoder options that shape the vectors: every worker must run with the submitter's. */
+  truncateDim?: number;
+  prompt?: string;
+  promptName?: string;
+  onOverflow?: OverflowMode;
+  chunkOverlap?: number;
   /** Resolved name (folder, hub id, builtin). */
   name: string;
   onnxSha256: string;
@@ -31,6 +39,15 @@ export interface JobEncodeSettings {
   format: VectorFormat;
   quote: boolean;
   onInvalidUtf8: InvalidUtf8Policy;
+  /** CSV field separator (absent: ','). */
+  delimiter?: string;
+  /** How vectors are stored (absent: float32). */
+  precision?: Precision;
+  /**
+   * int8/uint8: the absolute path of the calibration vector file every worker reads, so all parts
+   * share one set of ranges (ranges from each part's own first rows would make parts disagree).
+   */
+  calibration?: string;
 }
 
 export interface EncodeJobData {
@@ -54,7 +71,17 @@ export function submissionId(work: {inputSha256: string; outDir: string; parts: 
     out: work.outDir,
     parts: work.parts,
     settings: work.settings,
-    model: [work.model.name, work.model.onnxSha256, work.model.maxSeqLength ?? null, work.model.normalize ?? null],
+    model: [
+      work.model.name,
+      work.model.onnxSha256,
+      work.model.maxSeqLength ?? null,
+      work.model.normalize ?? null,
+      work.model.truncateDim ?? null,
+      work.model.prompt ?? null,
+      work.model.promptName ?? null,
+      work.model.onOverflow ?? null,
+      work.model.chunkOverlap ?? null,
+    ],
   });
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }

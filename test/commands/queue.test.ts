@@ -178,6 +178,38 @@ describe('sbertkit queue (real redis-server)', {skip: REDIS_SKIP}, () => {
     await stop(worker);
   });
 
+  test('the settings that shape vectors travel with the jobs: delimiter, int8 with one calibration, prompt, truncate-dim', async () => {
+    const input = join(dir, 'semicolons.csv');
+    const ids = Array.from({length: 40}, (_, i) => `row-${i}`);
+    await writeFile(input, 'id;text\n' + ids.map((id, i) => `${id};${textOf(i)}`).join('\n') + '\n');
+    const calibration = join(dir, 'calibration.jsonl');
+    const shape = ['--truncate-dim', '8', '--prompt', 'query: '];
+    const cal = await runCli(['encode', input, '--delimiter', ';', '--id-column', 'id', '-o', calibration, '--model', model.dir, ...shape]);
+    assert.equal(cal.code, 0, cal.stderr);
+    const settings = ['--delimiter', ';', '--precision', 'int8', '--calibration', calibration, ...shape];
+    const whole = await runCli(['encode', input, '--id-column', 'id', '-o', join(dir, 'shaped.jsonl'), '--model', model.dir, ...settings]);
+    assert.equal(whole.code, 0, whole.stderr);
+    const reference = new Map(readFileSync(join(dir, 'shaped.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line).map((l) => [l.id, l.embedding]));
+    // The prompt and truncate-dim made a difference the parts must reproduce.
+    const plain = await runCli(['encode', input, '--delimiter', ';', '--id-column', 'id', '-o', '-', '--model', model.dir]);
+    assert.equal((JSON.parse(plain.stdout.split('\n')[0]!) as Line).embedding.length, TINY_BERT.hidden);
+    assert.equal(reference.get('row-0')!.length, 8);
+
+    const refused = await submit(input, join(dir, 'no-cal'), queueName('no-cal'), ['--parts', '2', '--delimiter', ';', '--precision', 'int8']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--precision int8 on the queue needs --calibration FILE/);
+
+    const queue = queueName('shaped');
+    const out = join(dir, 'shaped');
+    const worker = startWorker(['--queue', queue]);
+    const r = await submit(input, out, queue, ['--parts', '3', '--wait', ...settings]);
+    assert.equal(r.code, 0, `${r.stderr}\n${worker.output()}`);
+    const lines = readParts(out);
+    assert.deepEqual(lines.map((l) => l.id).sort(), [...ids].sort());
+    for (const line of lines) assert.deepEqual(line.embedding, reference.get(line.id), line.id);
+    await stop(worker);
+  });
+
   test('a Redis password is never printed, nor written into manifests', async () => {
     const user = `sbertkit-test-${process.pid}`;
     const password = `pw-${process.pid}-Zq7!x`;

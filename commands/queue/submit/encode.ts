@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../../../src/cli/base-command.js';
-import {textInputFlags} from '../../../src/cli/flags.js';
+import {delimiterFlag, textInputFlags} from '../../../src/cli/flags.js';
 import {modelFlags, modelSourceFlags} from '../../../src/cli/model-flags.js';
 import {queueFlags} from '../../../src/cli/queue-flags.js';
 import {TEXT_FORMATS, VECTOR_FORMATS} from '../../../src/io/formats.js';
+import {PRECISIONS} from '../../../src/vectors/quantize.js';
 import {runSubmitEncode, submitEncodeSummary, type SubmitEncodeResult} from '../../../src/pipelines/queue/submit-encode.js';
 
 export default class QueueSubmitEncode extends SbertkitCommand<SubmitEncodeResult> {
@@ -16,6 +17,10 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
 
   static override examples = [
     {description: 'Queue 64 parts and wait for them', command: '<%= config.bin %> <%= command.id %> /shared/corpus.csv --id-column id --parts 64 --out /shared/vectors --wait'},
+    {
+      description: 'int8 parts with one calibration for all, the model\'s "passage" prompt, long texts chunked',
+      command: '<%= config.bin %> <%= command.id %> /shared/docs.jsonl --parts 16 --out /shared/parts --precision int8 --calibration /shared/sample.parquet --prompt-name passage --on-overflow chunk',
+    },
     {description: 'Password in the environment, not on the command line', command: 'SBERTKIT_REDIS_URL=redis://:secret@redis:6379 <%= config.bin %> <%= command.id %> /shared/docs.jsonl --parts 8 --out /shared/parts'},
   ];
 
@@ -33,10 +38,18 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
     'input-format': Flags.option({description: 'Input format when the extension does not tell.', options: TEXT_FORMATS})(),
     format: Flags.option({description: 'Part file format.', options: VECTOR_FORMATS, default: 'parquet' as const})(),
     quote: Flags.boolean({description: 'Honour double quotes in TSV input.', default: false}),
+    delimiter: delimiterFlag,
+    precision: Flags.option({description: 'How vectors are stored (as encode --precision); int8/uint8 need --calibration.', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
+    calibration: Flags.string({description: 'int8/uint8: a vector file every worker can read whose per dimension min/max are the ranges of every part.', helpGroup: 'PRECISION'}),
     ...textInputFlags,
     ...modelSourceFlags,
     'max-seq-length': modelFlags['max-seq-length'],
     normalize: modelFlags.normalize,
+    'truncate-dim': modelFlags['truncate-dim'],
+    prompt: modelFlags.prompt,
+    'prompt-name': modelFlags['prompt-name'],
+    'on-overflow': modelFlags['on-overflow'],
+    'chunk-overlap': modelFlags['chunk-overlap'],
     ...queueFlags,
   };
 
@@ -62,6 +75,14 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
         offline: flags.offline,
         maxSeqLength: flags['max-seq-length'],
         normalize: flags.normalize,
+        delimiter: flags.delimiter,
+        precision: flags.precision,
+        calibration: flags.calibration,
+        truncateDim: flags['truncate-dim'],
+        prompt: flags.prompt,
+        promptName: flags['prompt-name'],
+        onOverflow: flags['on-overflow'],
+        chunkOverlap: flags['chunk-overlap'],
       },
       this.services(),
     );

@@ -14,6 +14,8 @@ import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
 import {STDIN, type TextFormat, type VectorFormat} from '../../io/formats.js';
 import {openTexts} from '../../io/text/read-texts.js';
 import {fileSha256} from '../../models/fingerprint.js';
+import type {OverflowMode} from '../../encoder/types.js';
+import type {Precision} from '../../vectors/quantize.js';
 import {resolveModel} from '../../models/resolve.js';
 import {DEFAULT_QUEUE, openQueue, unreachable} from '../../queue/connection.js';
 import {ENCODE_JOB, encodeJobId, partFileName, submissionId, type EncodeJobData, type JobEncodeSettings, type JobModel} from '../../queue/encode-jobs.js';
@@ -42,6 +44,17 @@ export interface SubmitEncodeOptions {
   offline?: boolean;
   maxSeqLength?: number;
   normalize?: boolean;
+  /** CSV field separator. */
+  delimiter?: string;
+  /** How vectors are stored; int8/uint8 need a calibration file (one range for every part). */
+  precision?: Precision;
+  calibration?: string;
+  /** Encoder options that shape the vectors, carried to every worker. */
+  truncateDim?: number;
+  prompt?: string;
+  promptName?: string;
+  onOverflow?: OverflowMode;
+  chunkOverlap?: number;
   /** How often `wait` asks Redis for the parts' states (default 500 ms). */
   pollMs?: number;
 }
@@ -80,6 +93,16 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
   const input = resolve(options.input);
   const inputStat = await stat(input).catch(() => undefined);
   if (inputStat === undefined || !inputStat.isFile()) throw new SbertkitError('not a readable regular file (every worker reads it whole)', {file: options.input});
+  const precision = options.precision ?? 'float32';
+  if ((precision === 'int8' || precision === 'uint8') && options.calibration === undefined) {
+    throw new SbertkitError(`--precision ${precision} on the queue needs --calibration FILE: every part must quantize with the same ranges`, {field: '--calibration'});
+  }
+  if (options.calibration !== undefined && !(await stat(options.calibration).catch(() => undefined))?.isFile()) {
+    throw new SbertkitError('not a readable file (every worker reads the calibration vectors)', {file: options.calibration, field: '--calibration'});
+  }
+  if (options.chunkOverlap !== undefined && options.onOverflow !== 'chunk') {
+    throw new SbertkitError(`--chunk-overlap applies only with --on-overflow chunk (got --on-overflow ${options.onOverflow ?? 'truncate'})`, {field: '--chunk-overlap'});
+  }
   const settings: JobEncodeSettings = {
     textColumn: options.textColumn ?? 'text',
     ...(options.idColumn === undefined ? {} : {idColumn: options.idColumn}),
@@ -88,9 +111,19 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
     format: options.format ?? 'parquet',
     quote: options.quote ?? false,
     onInvalidUtf8: options.onInvalidUtf8 ?? 'error',
+    ...(options.delimiter === undefined ? {} : {delimiter: options.delimiter}),
+    ...(precision === 'float32' ? {} : {precision}),
+    ...(options.calibration === undefined ? {} : {calibration: resolve(options.calibration)}),
   };
   // Columns are checked once here: a wrong --text-column is one line now, not N failed jobs later.
-  const check = await openTexts(input, {format: settings.inputFormat, textColumn: settings.textColumn, idColumn: settings.idColumn, keepColumns: settings.keepColumns, quote: settings.quote});
+  const check = await openTexts(input, {
+    format: settings.inputFormat,
+    textColumn: settings.textColumn,
+    idColumn: settings.idColumn,
+    keepColumns: settings.keepColumns,
+    quote: settings.quote,
+    delimiter: settings.delimiter,
+  });
   await check.close();
 
   const outDir = resolve(options.outDir);
@@ -106,6 +139,13 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
     ...(options.modelFile === undefined ? {} : {modelFile: options.modelFile}),
     ...(options.maxSeqLength === undefined ? {} : {maxSeqLength: options.maxSeqLength}),
     ...(options.normalize === undefined ? {} : {normalize: options.normalize}),
+    ...definedOnly({
+      truncateDim: options.truncateDim,
+      prompt: options.prompt,
+      promptName: options.promptName,
+      onOverflow: options.onOverflow === 'truncate' ? undefined : options.onOverflow,
+      chunkOverlap: options.chunkOverlap,
+    }),
     name: spec.name,
     onnxSha256: await fileSha256(spec.onnxPath),
   };
@@ -181,6 +221,10 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
   } finally {
     await handle.close();
   }
+}
+
+function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 interface WaitOutcome {
