@@ -201,6 +201,18 @@ describe('sbertkit dedupe: vector files', () => {
     assert.deepEqual(got.map((g) => [g.removed_id, g.kept_id, g.reason]), want.flatMap((w, i) => (w.reason === 'kept' ? [] : [[`r${i}`, `r${w.keptBy}`, w.reason]])));
   });
 
+  test('a row without a text (field absent or null) is nobody\'s exact duplicate; it is compared by its vector', async () => {
+    // Rows 0, 1 and 4 have no text and point in different directions; 2 and 3 share a text.
+    const rows = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0.2, 1], [-1, 0, 0]].map((r) => Float32Array.from(r));
+    const texts: Array<string | null | undefined> = [undefined, null, 'same words', 'Same  words', null];
+    const input = await vectorFile(rows, (i) => (texts[i] === undefined ? {} : {text: texts[i]}));
+    const map = path('map.jsonl');
+    const r = await runCli(['dedupe', input, '--vectors', '--threshold', '0.9', '-o', path('k.jsonl'), '--duplicates', map]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = await readJsonl<MapRow>(map);
+    assert.deepEqual(got.map((g) => [g.removed_id, g.kept_id, g.reason]), [['r3', 'r2', 'exact']]);
+  });
+
   test('--ann and --buckets: approximate backends report their measured recall; every drop is still a true match', async () => {
     const rows = plantedGroups(42, 16, 30, 4, 40, 0.1);
     const input = await vectorFile(rows);
