@@ -11,6 +11,7 @@
  *   --precision binary|ubinary), Hamming search with optional float rescoring (--rescore).
  */
 import type {SentenceEncoder} from '../encoder/types.js';
+import {readWindows} from '../encoder/windows.js';
 import {EXIT, SbertkitError} from '../errors.js';
 import {STDIN, type TextFormat} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
@@ -45,8 +46,10 @@ export interface PairsOptions extends CommonOptions {
   /** CSV field separator (default ','). */
   delimiter?: string;
   stdin?: NodeJS.ReadableStream;
-  /** Rows read, encoded and written at once (default 4096). */
+  /** Most rows read, encoded and written at once (default 4096); windows start at 32 rows and double. */
   windowSize?: number;
+  /** A window also ends when no row came for this long (default 200 ms): a slow pipe gets its scores. */
+  stallMs?: number;
   /** Distinct texts whose vectors are kept across windows (default 65536). */
   cacheSize?: number;
 }
@@ -93,6 +96,9 @@ export async function runSimilarity(options: PairsOptions | SearchOptions, servi
   return options.mode === 'pairs' ? runPairs(options, services) : runSearch(options, services);
 }
 
+/** The first pairs window: about one batch, so the first score costs about one batch's time. */
+const PAIRS_FIRST_WINDOW = 32;
+
 async function runPairs(options: PairsOptions, services: PipelineServices): Promise<SimilarityResult> {
   const started = performance.now();
   const format = resolveRowFormat(options.output, options.format, 'jsonl');
@@ -118,8 +124,7 @@ async function runPairs(options: PairsOptions, services: PipelineServices): Prom
     let rows = 0;
     let written = 0;
     let truncated = 0;
-    let window: Row[] = [];
-    const flush = async (): Promise<void> => {
+    const flush = async (window: Row[]): Promise<void> => {
       try {
         truncated += await cache.fill(encoder!, window.flatMap((row) => [row.fields[options.column1]!, row.fields[options.column2]!]));
       } catch (error) {
@@ -136,15 +141,14 @@ async function runPairs(options: PairsOptions, services: PipelineServices): Prom
       await writer!.write(out);
       written += out.length;
       progress.increment(window.length);
-      window = [];
     };
-    for await (const row of source.rows) {
-      window.push(row);
-      rows++;
-      if (window.length >= windowSize) await flush();
+    // Like encode's streaming: a small first window that grows, cut when the input stalls, so scores
+    // of a pipe flow as rows are done rather than at the end of the input.
+    for await (const window of readWindows(source.rows, {first: PAIRS_FIRST_WINDOW, max: windowSize, stallMs: options.stallMs ?? 200})) {
+      rows += window.length;
+      await flush(window);
       if (writer.closed) break;
     }
-    if (window.length > 0 && !writer.closed) await flush();
     progress.stop();
     const stoppedEarly = writer.closed;
     await writer.commit();

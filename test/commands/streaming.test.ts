@@ -1,5 +1,5 @@
 /**
- * encode streams: rows come out as soon as their batch is done, in input order, with the vectors of
+ * encode and similarity's pairs mode stream. encode: rows come out as soon as their batch is done, in input order, with the vectors of
  * a whole-window run. A slow writer on stdin sends line i+1 only once row i has come out, so a run
  * that held rows until the end of its input (the old window barrier) would never finish this test.
  * Timings are bench/latency.ts's job; here only "arrives before the input ends" is asserted.
@@ -126,5 +126,43 @@ describe('sbertkit encode streams its rows', () => {
     const envelope = JSON.parse(await readFile(join(dir, 'head.err'), 'utf8')) as {result: {stopped_early: boolean; rows: number}};
     assert.equal(envelope.result.stopped_early, true);
     assert.ok(envelope.result.rows < 20_000);
+  });
+});
+
+describe('sbertkit similarity (pairs) streams its scores', () => {
+  test('slow stdin: each pair\'s score comes out while the input is still open, equal to the independent forward pass', async () => {
+    const pairs = Array.from({length: 5}, (_, i) => [text(i), text(i + 7)] as const);
+    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'run.js'), 'similarity', '-', '--column1', 'a', '--column2', 'b', '--model', model.dir, '--threads', '1'], {stdio: ['pipe', 'pipe', 'pipe']});
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const rows: Array<{a: string; b: string; score: number}> = [];
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) rows.push(JSON.parse(line) as {a: string; b: string; score: number});
+    });
+    try {
+      child.stdin.write('a\tb\n');
+      for (let i = 0; i < pairs.length; i++) {
+        child.stdin.write(`${pairs[i]![0]}\t${pairs[i]![1]}\n`);
+        const deadline = Date.now() + 60_000;
+        while (rows.length < i + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(rows.length, i + 1, `pair ${i} was scored before the input ended (stderr: ${stderr})`);
+      }
+    } finally {
+      child.stdin.end();
+    }
+    assert.equal(await exited, 0, stderr);
+    const reference = (t: string): Float32Array => {
+      const ids = referenceWordPiece(model.vocab, t, MAX_SEQ);
+      return Float32Array.from(l2Normalize(referencePool(referenceTokenEmbeddings(TINY_BERT, model.weights, ids, ids.map(() => 0)), 'mean')));
+    };
+    rows.forEach((row, i) => {
+      assert.deepEqual([row.a, row.b], pairs[i]);
+      assert.ok(Math.abs(row.score - cosine(reference(pairs[i]![0]), reference(pairs[i]![1]))) <= 1e-4, `pair ${i}`);
+    });
   });
 });
