@@ -17,6 +17,7 @@ import {resolveModel} from '../../models/resolve.js';
 import type {ModelSpec} from '../../models/spec.js';
 import {decodeModel, encodeModel, isExternal} from '../../onnx/model-proto.js';
 import {MIN_WEIGHT_ELEMENTS, quantizeDynamic, type DynamicQuantizeReport, type SkipReason} from '../../onnx/quantize.js';
+import {similarity} from '../../vectors/metric.js';
 import {sbertkitVersion} from '../../version.js';
 import {secondsSince, type PipelineServices} from '../context.js';
 import {checkOutputFolder, outputGraphPath, refuseOverlap, stageModelFolder} from './folder.js';
@@ -225,18 +226,9 @@ async function compareEmbeddings(
   }
 }
 
-/** Cosine in float64; 1 for two zero vectors (identical), 0 when only one is zero. */
+/** Cosine in float64 (vectors/metric.ts), except that two zero vectors are the same embedding: 1. */
 function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  if (na === 0 && nb === 0) return 1;
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+  return a.every((x) => x === 0) && b.every((x) => x === 0) ? 1 : similarity('cosine', a, b);
 }
 
 /** The graph's path inside its model folder, with forward slashes. */
