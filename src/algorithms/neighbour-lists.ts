@@ -22,6 +22,7 @@ import {ANN_AUTO_PAIRS} from '../vectors/search.js';
 import {TopK} from '../vectors/top-k.js';
 import {kMeansPlusPlus, sphericalKMeans, updateCentroids} from './kmeans.js';
 import {mulberry32} from './random.js';
+import {indexInSorted} from './sorted-search.js';
 
 export type NeighbourBackend = 'exact' | 'bucketed' | 'ann';
 
@@ -223,7 +224,7 @@ function bucketPass(unit: VectorMatrix, split: BucketSplit, searcher: ProductSea
       if (members.length === 0 || queries.length === 0) continue;
       const queryRows = Int32Array.from(queries, (i) => rows[i]!);
       // A query's own row, when it lives in this bucket: its position among the members.
-      const selfRows = Int32Array.from(queryRows, (row) => indexOfSorted(members, row));
+      const selfRows = Int32Array.from(queryRows, (row) => indexInSorted(members, row));
       const local = new TopK(queries.length, Math.min(k, members.length));
       await searcher.searchInto(local, unit.pick(queryRows), unit.pick(members), {selfRows});
       for (let q = 0; q < queries.length; q++) {
@@ -259,19 +260,6 @@ export function seededSample(n: number, size: number, rand: () => number): Int32
     picked.set(j, picked.get(i) ?? i);
   }
   return out.sort();
-}
-
-function indexOfSorted(sorted: Int32Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const v = sorted[mid]!;
-    if (v === value) return mid;
-    if (v < value) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /**

@@ -8,6 +8,7 @@
  * Memory is bounded by rows x k (the neighbour lists and at most that many pairs), never rows^2.
  */
 import type {TopK} from '../vectors/top-k.js';
+import {indexInSorted} from './sorted-search.js';
 
 export interface MinedPairs {
   /** The lower row of each pair. */
@@ -38,18 +39,7 @@ export function minePairs(neighbours: TopK, options: MineOptions): MinedPairs {
     const {indices} = neighbours.row(i);
     sorted.set(Int32Array.from(indices).sort(), i * k);
   }
-  const lists = (row: number, target: number): boolean => {
-    let lo = row * k;
-    let hi = lo + neighbours.counts[row]! - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = sorted[mid]!;
-      if (v === target) return true;
-      if (v < target) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
-  };
+  const lists = (row: number, target: number): boolean => indexInSorted(sorted, target, row * k, row * k + neighbours.counts[row]!) >= 0;
 
   const threshold = options.threshold ?? -Infinity;
   // At most one pair per list entry: typed arrays of rows x k bound the memory.
