@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {delimiterFlag, textInputFlags} from '../src/cli/flags.js';
+import {delimiterFlag, inferTypesFlag, textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
 import {DEFAULT_CALIBRATION_ROWS, type EncodeResult} from '../src/pipelines/encode.js';
@@ -41,7 +41,8 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     output: Flags.string({char: 'o', description: 'Output file (.parquet, .arrow, .arrows, .jsonl) or - for stdout.', default: STDIN}),
     'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text.', default: 'text'}),
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number).'}),
-    'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output.'}),
+    'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output (JSONL values keep their types; CSV/TSV cells stay strings unless --infer-types).'}),
+    'infer-types': inferTypesFlag,
     'input-format': Flags.option({description: 'Input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
     delimiter: delimiterFlag,
     format: Flags.option({description: 'Output format when the extension does not tell.', options: VECTOR_FORMATS})(),
@@ -68,6 +69,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],
         keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
+        inferTypes: flags['infer-types'],
         quote: flags.quote,
         onInvalidUtf8: flags['on-invalid-utf8'],
         precision: flags.precision,
