@@ -22,7 +22,7 @@ import {JsonText, ROW_ORIGIN, type Cell, type Column, type TypedRow} from './typ
 /** What a value column may be stored as in Parquet/Arrow. */
 type FixedKind = 'int' | 'float' | 'bool' | 'string';
 
-const ARROW_NAMES: Record<FixedKind, string> = {int: 'Int64', float: 'Float64', bool: 'Bool', string: 'Utf8'};
+const ARROW_NAMES: Record<FixedKind, string> = {int: 'an Int64', float: 'a Float64', bool: 'a Bool', string: 'a Utf8'};
 
 /** Largest integer magnitude a double holds exactly, as a bigint. */
 const MAX_EXACT_DOUBLE = 2n ** 53n;
@@ -142,7 +142,7 @@ export class ValueColumns {
     const origin = row[ROW_ORIGIN];
     const where = origin === undefined ? {file: this.target} : {file: origin.file, line: origin.line};
     throw new SbertkitError(
-      `field '${name}' is ${describe(cell)}, but the first ${this.firstRows} rows made it a ${ARROW_NAMES[kind]} column of ${this.target} ` +
+      `field '${name}' is ${describe(cell)}, but the first ${this.firstRows} rows made it ${ARROW_NAMES[kind]} column of ${this.target} ` +
         '(Parquet and Arrow fix column types with the first row group); give the field one type in every row, or write JSONL',
       {...where, field: name},
     );
