@@ -13,7 +13,7 @@ export const EMBEDDING_COLUMN = 'embedding';
 export interface VectorRecord {
   id: string | number;
   vector: Float32Array;
-  /** Kept columns with their types (text/kept-values.ts); strings when read back from a vector file. */
+  /** Kept columns with their types (text/kept-values.ts; read back from a vector file, the file's types). */
   fields: Record<string, KeptValue>;
   /** The input line the record came from, for messages about its kept values. */
   origin?: RowOrigin;
@@ -26,7 +26,8 @@ export interface VectorRecord {
  */
 export interface VectorBatch<M extends VectorMatrix | BitMatrix = VectorMatrix> {
   vectors: M;
-  fields: Record<string, (string | undefined)[]>;
+  /** Typed as written: Int64 as bigints, Float64 as numbers, Bool, Utf8; JSONL values as text/kept-values.ts reads them. */
+  fields: Record<string, (KeptValue | undefined)[]>;
 }
 
 export type AnyVectorBatch = VectorBatch<VectorMatrix | BitMatrix>;
