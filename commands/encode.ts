@@ -23,6 +23,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     {description: 'Embed a CSV column into Parquet with the built-in model', command: '<%= config.bin %> <%= command.id %> reviews.csv --text-column body -o reviews.parquet'},
     {description: 'Pipe plain text lines in, JSONL vectors out', command: 'cat sentences.txt | <%= config.bin %> <%= command.id %> - --input-format txt > vectors.jsonl'},
     {description: 'Keep an id and extra columns, with a hub model', command: '<%= config.bin %> <%= command.id %> docs.jsonl --id-column doc_id --keep-columns title,lang --model sentence-transformers/all-MiniLM-L6-v2 -o docs.arrow'},
+    {description: 'Keep CSV columns as numbers and booleans where they read as such (Int64, Float64, Bool in Parquet)', command: '<%= config.bin %> <%= command.id %> products.csv --keep-columns sku,price,in_stock --infer-types -o products.parquet'},
     {description: 'Machine-readable result for scripts', command: '<%= config.bin %> <%= command.id %> texts.tsv -o out.parquet --json'},
     {description: 'int8 vectors, 4x smaller, with ranges from a calibration sample', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision int8 --calibration sample.parquet -o corpus.parquet'},
     {description: 'Binary vectors, 32x smaller, for Hamming search', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision binary -o corpus.parquet'},
