@@ -182,3 +182,20 @@ describe('vector files re-written', () => {
     assert.match(first, /"meta":\{"tags":\["a","b"\],"rank":12345678901234567890\}/);
   });
 });
+
+describe('a kept column whose type changes after the first row group', () => {
+  test('fails naming file, line and field, exit 2, and leaves no Parquet file', async () => {
+    // Integers for the first 65,536 rows (encode's first row group with this model) and beyond, then a
+    // string on one later line: the Int64 column cannot hold it.
+    const rows = 65_540;
+    const stringAt = 65_538; // 0-based row: line 65,539
+    const input = join(dir, 'long.jsonl');
+    await writeFile(input, Array.from({length: rows}, (_, i) => JSON.stringify({text: `row ${i % 97}`, n: i === stringAt ? 'n/a' : i})).join('\n') + '\n');
+    const out = join(dir, 'long.parquet');
+    const r = await runCli(['encode', input, '--keep-columns', 'n', '-o', out, '--model', modelDir, '--quiet'], {env});
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, new RegExp(`${input.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${stringAt + 1}: field 'n' is a string \\("n/a"\\), but the first \\d+ rows made it an Int64 column`));
+    await assert.rejects(readFile(out), {code: 'ENOENT'});
+  });
+});
