@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {delimiterFlag, textInputFlags} from '../src/cli/flags.js';
+import {delimiterFlag, inferTypesFlag, textInputFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {STDIN, TEXT_FORMATS, VECTOR_FORMATS} from '../src/io/formats.js';
 import {DEFAULT_CALIBRATION_ROWS, type EncodeResult} from '../src/pipelines/encode.js';
@@ -23,6 +23,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     {description: 'Embed a CSV column into Parquet with the built-in model', command: '<%= config.bin %> <%= command.id %> reviews.csv --text-column body -o reviews.parquet'},
     {description: 'Pipe plain text lines in, JSONL vectors out', command: 'cat sentences.txt | <%= config.bin %> <%= command.id %> - --input-format txt > vectors.jsonl'},
     {description: 'Keep an id and extra columns, with a hub model', command: '<%= config.bin %> <%= command.id %> docs.jsonl --id-column doc_id --keep-columns title,lang --model sentence-transformers/all-MiniLM-L6-v2 -o docs.arrow'},
+    {description: 'Keep CSV columns as numbers and booleans where they read as such (Int64, Float64, Bool in Parquet)', command: '<%= config.bin %> <%= command.id %> products.csv --keep-columns sku,price,in_stock --infer-types -o products.parquet'},
     {description: 'Machine-readable result for scripts', command: '<%= config.bin %> <%= command.id %> texts.tsv -o out.parquet --json'},
     {description: 'int8 vectors, 4x smaller, with ranges from a calibration sample', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision int8 --calibration sample.parquet -o corpus.parquet'},
     {description: 'Binary vectors, 32x smaller, for Hamming search', command: '<%= config.bin %> <%= command.id %> corpus.csv --precision binary -o corpus.parquet'},
@@ -41,7 +42,8 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     output: Flags.string({char: 'o', description: 'Output file (.parquet, .arrow, .arrows, .jsonl) or - for stdout.', default: STDIN}),
     'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text.', default: 'text'}),
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number).'}),
-    'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output.'}),
+    'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output (JSONL values keep their types; CSV/TSV cells stay strings unless --infer-types).'}),
+    'infer-types': inferTypesFlag,
     'input-format': Flags.option({description: 'Input format when the extension does not tell (stdin defaults to txt).', options: TEXT_FORMATS})(),
     delimiter: delimiterFlag,
     format: Flags.option({description: 'Output format when the extension does not tell.', options: VECTOR_FORMATS})(),
@@ -68,6 +70,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],
         keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
+        inferTypes: flags['infer-types'],
         quote: flags.quote,
         onInvalidUtf8: flags['on-invalid-utf8'],
         precision: flags.precision,

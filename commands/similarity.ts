@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../src/cli/base-command.js';
-import {delimiterFlag, numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
+import {delimiterFlag, inferTypesFlag, numberFlag, searchBackend, searchFlags} from '../src/cli/flags.js';
 import {modelFlags} from '../src/cli/model-flags.js';
 import {EXIT, SbertkitError} from '../src/errors.js';
 import {STDIN, TEXT_FORMATS} from '../src/io/formats.js';
@@ -49,6 +49,7 @@ nearest rows with the float query.`;
     threshold: numberFlag({description: 'Drop rows (pairs) or hits (search) scoring below this.'}),
     'input-format': Flags.option({description: 'Text input format when the extension does not tell.', options: TEXT_FORMATS})(),
     delimiter: delimiterFlag,
+    'infer-types': inferTypesFlag,
     ...searchFlags,
     ...modelFlags,
   };
@@ -61,7 +62,7 @@ nearest rows with the float query.`;
       if (flags.column1 === undefined || flags.column2 === undefined) {
         throw new SbertkitError('give --column1 and --column2 (pairs mode), or --corpus with --query/--queries (search mode)', {exitCode: EXIT.BAD_INPUT});
       }
-      return runSimilarity({mode: 'pairs', ...common, input: args.input ?? STDIN, column1: flags.column1, column2: flags.column2, inputFormat: flags['input-format'], delimiter: flags.delimiter}, this.services(flags));
+      return runSimilarity({mode: 'pairs', ...common, input: args.input ?? STDIN, column1: flags.column1, column2: flags.column2, inputFormat: flags['input-format'], delimiter: flags.delimiter, inferTypes: flags['infer-types']}, this.services(flags));
     }
     if ((flags.query === undefined) === (flags.queries === undefined)) throw new SbertkitError('search mode needs either --query or --queries (not both)', {exitCode: EXIT.BAD_INPUT});
     const file = (input: string) => ({input, vectors: flags.vectors, textColumn: flags['text-column'], idColumn: flags['id-column'], inputFormat: flags['input-format'], delimiter: flags.delimiter});

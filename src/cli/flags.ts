@@ -26,6 +26,13 @@ export function searchBackend(flags: {exact?: boolean; ann?: boolean}): 'exact' 
 /** CSV's field separator, for exports that use ';' or '|' (csvDelimiter checks it when the input opens). */
 export const delimiterFlag = Flags.string({description: "CSV field separator: one character, e.g. ';' or '|' ('\\t' or tab for a tab) [default: ,].", helpGroup: 'INPUT'});
 
+/** CSV/TSV/txt kept columns: strings unless asked to read numbers, booleans and empty cells as such. */
+export const inferTypesFlag = Flags.boolean({
+  description: 'CSV/TSV/txt: type kept columns from their text (42 integer, 2.5 decimal, true/false boolean, empty null; "007" stays a string). JSONL keeps its own types.',
+  default: false,
+  helpGroup: 'INPUT',
+});
+
 /** What to do with bytes that are not UTF-8 in text inputs. */
 export const INVALID_UTF8_POLICIES = ['error', 'replace'] as const;
 

@@ -200,6 +200,7 @@ function partSettings(options: EncodeOptions): PartSettings {
     text_column: options.textColumn ?? 'text',
     id_column: options.idColumn ?? null,
     keep_columns: options.keepColumns ?? [],
+    infer_types: options.inferTypes ?? false,
     input_format: options.inputFormat ?? detectTextFormat(options.input) ?? 'unknown',
     quote: options.quote ?? false,
     on_invalid_utf8: options.onInvalidUtf8 ?? 'error',

@@ -37,6 +37,8 @@ export interface EncodeOptions {
   textColumn?: string;
   idColumn?: string;
   keepColumns?: string[];
+  /** CSV/TSV/txt: kept columns typed from their text (integers, decimals, booleans, empty = null); JSONL keeps its own types. */
+  inferTypes?: boolean;
   quote?: boolean;
   /** Bytes that are not UTF-8: fail (default) or replace and count. */
   onInvalidUtf8?: InvalidUtf8Policy;
@@ -175,6 +177,7 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
     textColumn: options.textColumn,
     idColumn: options.idColumn,
     keepColumns: options.keepColumns,
+    inferTypes: options.inferTypes,
     quote: options.quote,
     onInvalidUtf8: options.onInvalidUtf8,
     stdin: options.stdin,
@@ -234,7 +237,7 @@ export async function encodeToVectorFile(
       embedded.records.forEach((record, i) => {
         const vector = embedded.vectors.row(i);
         if (writer === undefined && tracker!.rows < calibrationRows) tracker!.add(vector);
-        pending.push({id: record.id, vector, fields: record.fields});
+        pending.push({id: record.id, vector, fields: record.fields, origin: {file: source.file, line: record.line}});
       });
       if (writer === undefined) {
         if (tracker!.rows < calibrationRows) continue;

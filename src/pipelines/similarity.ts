@@ -16,7 +16,8 @@ import {EXIT, SbertkitError} from '../errors.js';
 import {STDIN, type TextFormat} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
-import {column, type RowFormat, type TypedRow} from '../io/rows/types.js';
+import {column, ROW_ORIGIN, type RowFormat, type TypedRow} from '../io/rows/types.js';
+import {keptValues} from '../io/text/kept-values.js';
 import {openRowWriter, resolveRowFormat, type RowWriter} from '../io/rows/write-rows.js';
 import {openRows, requireColumn} from '../io/text/read-rows.js';
 import type {Row} from '../io/text/types.js';
@@ -45,6 +46,8 @@ export interface PairsOptions extends CommonOptions {
   quote?: boolean;
   /** CSV field separator (default ','). */
   delimiter?: string;
+  /** CSV/TSV/txt: the passed-through columns other than the two texts are typed from their text (kept-values.ts inferCell). */
+  inferTypes?: boolean;
   stdin?: NodeJS.ReadableStream;
   /** Most rows read, encoded and written at once (default 4096); windows start at 32 rows and double. */
   windowSize?: number;
@@ -117,7 +120,10 @@ async function runPairs(options: PairsOptions, services: PipelineServices): Prom
       throw new SbertkitError("the input already has a 'score' column; rename it so the output's score column does not hide it", {file: source.file, line: 1, field: 'score'});
     }
     encoder = await services.loadEncoder();
-    writer = await openRowWriter(options.output, {format, columns: [...source.columns.map((name) => column.string(name)), column.float('score')], stdout: options.stdout});
+    // Passed-through columns keep their JSONL types (or --infer-types ones); the two texts stay strings.
+    const texts = new Set([options.column1, options.column2]);
+    const others = source.columns.filter((name) => !texts.has(name));
+    writer = await openRowWriter(options.output, {format, columns: [...source.columns.map((name) => (texts.has(name) ? column.string(name) : column.value(name))), column.float('score')], stdout: options.stdout});
     const cache = new VectorCache(options.cacheSize ?? 65_536);
     const progress = services.progress('scoring', 'rows');
     const windowSize = options.windowSize ?? 4096;
@@ -136,7 +142,13 @@ async function runPairs(options: PairsOptions, services: PipelineServices): Prom
       for (const row of window) {
         const score = similarity(options.metric, cache.get(row.fields[options.column1]!)!, cache.get(row.fields[options.column2]!)!);
         if (options.threshold !== undefined && score < options.threshold) continue;
-        out.push({...row.fields, score});
+        out.push({
+          ...keptValues(row, others, options.inferTypes),
+          [options.column1]: row.fields[options.column1],
+          [options.column2]: row.fields[options.column2],
+          score,
+          [ROW_ORIGIN]: {file: source.file, line: row.line},
+        });
       }
       await writer!.write(out);
       written += out.length;

@@ -9,7 +9,7 @@ import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../e
 import {EXIT, SbertkitError} from '../errors.js';
 import {STDIN, STDIN_NAME, type TextFormat} from '../io/formats.js';
 import {openTexts} from '../io/text/read-texts.js';
-import {readVectorMatrix} from '../io/vectors/read-vectors.js';
+import {readVectorMatrix, textCells} from '../io/vectors/read-vectors.js';
 import {VectorMatrix, type RowId} from '../vectors/matrix.js';
 import type {BitMatrix} from '../vectors/packed-bits.js';
 import type {Precision} from '../vectors/quantize.js';
@@ -68,7 +68,7 @@ async function loadAny(options: VectorInputOptions, encoder: () => Promise<Sente
   if (options.vectors || isVectorFilePath(options.input)) {
     const read = {idColumn: options.idColumn, stdin: options.stdin};
     const table = packed ? await readVectorMatrix(options.input, {...read, binary: 'packed'}) : await readVectorMatrix(options.input, read);
-    const texts = table.fields[options.textColumn ?? 'text'];
+    const texts = textCells(table.fields[options.textColumn ?? 'text']);
     return {file: table.file, kind: 'vectors', vectors: table.vectors, precision: table.precision, texts, model: table.metadata['sbertkit.model'], stats: emptyStats()};
   }
   const source = await openTexts(options.input, {

@@ -35,6 +35,8 @@ export interface JobEncodeSettings {
   textColumn: string;
   idColumn?: string;
   keepColumns: string[];
+  /** --infer-types (absent in jobs submitted before it existed: false). */
+  inferTypes?: boolean;
   inputFormat?: TextFormat;
   format: VectorFormat;
   quote: boolean;

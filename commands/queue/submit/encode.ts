@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {SbertkitCommand} from '../../../src/cli/base-command.js';
-import {delimiterFlag, textInputFlags} from '../../../src/cli/flags.js';
+import {delimiterFlag, inferTypesFlag, textInputFlags} from '../../../src/cli/flags.js';
 import {modelFlags, modelSourceFlags} from '../../../src/cli/model-flags.js';
 import {queueFlags} from '../../../src/cli/queue-flags.js';
 import {TEXT_FORMATS, VECTOR_FORMATS} from '../../../src/io/formats.js';
@@ -35,6 +35,7 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
     'text-column': Flags.string({description: 'Column (CSV/TSV) or field (JSONL) holding the text.', default: 'text'}),
     'id-column': Flags.string({description: 'Column to use as id (default: 0-based row number); parts are cut by a hash of it.'}),
     'keep-columns': Flags.string({description: 'Comma-separated columns copied to the output.'}),
+    'infer-types': inferTypesFlag,
     'input-format': Flags.option({description: 'Input format when the extension does not tell.', options: TEXT_FORMATS})(),
     format: Flags.option({description: 'Part file format.', options: VECTOR_FORMATS, default: 'parquet' as const})(),
     quote: Flags.boolean({description: 'Honour double quotes in TSV input.', default: false}),
@@ -66,6 +67,7 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
         textColumn: flags['text-column'],
         idColumn: flags['id-column'],
         keepColumns: flags['keep-columns']?.split(',').map((c) => c.trim()).filter(Boolean),
+        inferTypes: flags['infer-types'],
         inputFormat: flags['input-format'],
         format: flags.format,
         quote: flags.quote,

@@ -44,6 +44,9 @@ function arrowType(type: ColumnType): DataType {
       return new Float64();
     case 'bool':
       return new Bool();
+    case 'value':
+      // write-rows.ts fixes value columns to one of the types above before any batch is built.
+      throw new Error(`value column types must be fixed before an Arrow schema is made`);
     case 'vector':
       return new FixedSizeList(type.dimension, new Field('item', ELEMENTS[type.element ?? 'float32'].type(), false));
   }
@@ -72,7 +75,7 @@ function columnData(column: Column, cells: Checked[]): Data {
       return utf8Data(cells as (string | null)[]);
     case 'int': {
       const data = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) if (cells[i] !== null) data[i] = BigInt(cells[i] as number);
+      for (let i = 0; i < n; i++) if (cells[i] !== null) data[i] = BigInt(cells[i] as number | bigint);
       return nullCount === 0 ? makeData({type: new Int64(), length: n, data}) : makeData({type: new Int64(), length: n, nullCount, nullBitmap: validity, data});
     }
     case 'float': {
@@ -85,6 +88,8 @@ function columnData(column: Column, cells: Checked[]): Data {
       for (let i = 0; i < n; i++) if (cells[i] === true) data[i >> 3]! |= 1 << (i & 7);
       return makeData({type: new Bool(), length: n, nullCount, nullBitmap: validity, data});
     }
+    case 'value':
+      throw new Error(`value column '${column.name}' must be fixed to a type before its batch is built`);
     case 'vector': {
       const {dimension} = type;
       const element = ELEMENTS[type.element ?? 'float32'];

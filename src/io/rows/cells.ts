@@ -4,7 +4,11 @@
  */
 import {EXIT, SbertkitError} from '../../errors.js';
 import {fromHalfBits} from '../../vectors/half-float.js';
-import type {Cell, Column, VectorCell, VectorElement} from './types.js';
+import {JsonText, type Cell, type Column, type VectorCell, type VectorElement} from './types.js';
+import {valueJson, valueText} from './value-columns.js';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * A short decimal that parses back to exactly the float32 `value`: 9 significant digits always
@@ -56,6 +60,7 @@ export function checkCell(column: Column, cell: Cell): Exclude<Cell, undefined> 
       if (typeof cell !== 'string') throw new TypeError(`column '${column.name}' is a string column, got ${typeof cell}`);
       return cell;
     case 'int':
+      if (typeof cell === 'bigint' && cell >= INT64_MIN && cell <= INT64_MAX) return cell;
       if (typeof cell !== 'number' || !Number.isSafeInteger(cell)) {
         throw new SbertkitError(`${column.name} ${JSON.stringify(cell)} is not an integer; write string ids instead`, {field: column.name});
       }
@@ -65,6 +70,9 @@ export function checkCell(column: Column, cell: Cell): Exclude<Cell, undefined> 
       return cell;
     case 'bool':
       if (typeof cell !== 'boolean') throw new TypeError(`column '${column.name}' is a bool column, got ${typeof cell}`);
+      return cell;
+    case 'value':
+      if (ArrayBuffer.isView(cell) || (typeof cell === 'object' && !(cell instanceof JsonText))) throw new TypeError(`column '${column.name}' is a value column, got ${cell.constructor.name}`);
       return cell;
     case 'vector': {
       const element = type.element ?? 'float32';
@@ -81,6 +89,7 @@ export function checkCell(column: Column, cell: Cell): Exclude<Cell, undefined> 
 export function jsonCell(column: Column, cell: Cell): string {
   const value = checkCell(column, cell);
   if (value === null) return 'null';
+  if (column.type.kind === 'value') return valueJson(value);
   if (ArrayBuffer.isView(value)) return vectorToJson(value, vectorElement(column));
   if (typeof value === 'number') return column.type.kind === 'int' ? String(value) : JSON.stringify(value);
   return JSON.stringify(value);
@@ -90,6 +99,7 @@ export function jsonCell(column: Column, cell: Cell): string {
 export function plainCell(column: Column, cell: Cell): string {
   const value = checkCell(column, cell);
   if (value === null) return '';
+  if (column.type.kind === 'value') return valueText(value);
   if (ArrayBuffer.isView(value)) return vectorToJson(value, vectorElement(column));
   return String(value);
 }

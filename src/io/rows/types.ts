@@ -11,6 +11,11 @@ export type ColumnType =
   | {kind: 'float'}
   | {kind: 'bool'}
   /**
+   * A kept input value whose type the data decides (value-columns.ts): JSONL keeps it as it was,
+   * CSV/TSV write its text, and Parquet/Arrow fix the column's type from the first batch written.
+   */
+  | {kind: 'value'}
+  /**
    * A fixed-size vector (an embedding): FixedSizeList<element> in Arrow/Parquet, an array in JSONL.
    * `element` (default float32) is how it is stored: float16 cells are half float bit patterns
    * (Uint16Array, written as their values in text formats), int8/uint8 cells are Int8Array/Uint8Array.
@@ -30,10 +35,38 @@ export interface Column {
   nullable?: boolean;
 }
 
-/** One cell: null/undefined is a missing value; a vector cell is the typed array of its element type. */
-export type Cell = string | number | boolean | VectorCell | null | undefined;
+/**
+ * A JSON value kept as its source text: a nested object or array (`nested`), or a number neither
+ * Int64 nor a double can hold as written (`number`: an integer beyond ±2^63, an overflow like 1e400).
+ * JSONL writes the text as it is; the other formats write it as a string.
+ */
+export class JsonText {
+  constructor(
+    readonly text: string,
+    readonly kind: 'nested' | 'number',
+  ) {}
+}
+
+/**
+ * One cell: null/undefined is a missing value; a vector cell is the typed array of its element type.
+ * In `value` columns an integer is a bigint and a number is a decimal (so 1.0 stays a float), and a
+ * JsonText is a value kept as its JSON text; `int` columns take bigints too.
+ */
+export type Cell = KeptValue | VectorCell | undefined;
+
+/** A kept input column's value (a `value` column's cell). */
+export type KeptValue = string | number | bigint | boolean | JsonText | null;
 export type VectorCell = Float32Array | Uint16Array | Int8Array | Uint8Array;
-export type TypedRow = Readonly<Record<string, Cell>>;
+export type TypedRow = Readonly<Record<string, Cell>> & {readonly [ROW_ORIGIN]?: RowOrigin};
+
+/** Where a row came from, so a writer can name the input line whose value it cannot write. */
+export interface RowOrigin {
+  file: string;
+  line: number;
+}
+
+/** The key under which a row carries its RowOrigin (a symbol: never a column). */
+export const ROW_ORIGIN: unique symbol = Symbol('sbertkit.rowOrigin');
 
 export interface RowSchema {
   columns: readonly Column[];
@@ -47,6 +80,7 @@ export const column = {
   int: (name: string, nullable = true): Column => ({name, type: {kind: 'int'}, nullable}),
   float: (name: string, nullable = true): Column => ({name, type: {kind: 'float'}, nullable}),
   bool: (name: string, nullable = true): Column => ({name, type: {kind: 'bool'}, nullable}),
+  value: (name: string): Column => ({name, type: {kind: 'value'}, nullable: true}),
   vector: (name: string, dimension: number, nullable = false, element: VectorElement = 'float32'): Column => ({
     name,
     type: element === 'float32' ? {kind: 'vector', dimension} : {kind: 'vector', dimension, element},

@@ -8,6 +8,7 @@
 import {EXIT, SbertkitError} from '../../errors.js';
 import {isGzipPath, STDIN} from '../formats.js';
 import {openOutput, type OpenOutputOptions, type OutputSink} from '../output/atomic-output.js';
+import {ValueColumns} from './value-columns.js';
 import {ROW_FORMATS, VECTOR_ELEMENT_BYTES, type BatchEncoder, type Column, type RowFormat, type RowSchema, type TypedRow} from './types.js';
 
 export interface RowWriterOptions extends OpenOutputOptions {
@@ -95,16 +96,24 @@ export async function openRowWriter(output: string, options: RowWriterOptions): 
   }
 
   const sink = await openOutput(output, options);
-  let encoder: BatchEncoder;
-  try {
-    encoder = await createEncoder(options.format, sink, schema, rowGroupSize);
-  } catch (error) {
-    await sink.abort();
-    throw error;
+  // Text formats have no batches to fill; their rows go out as they come.
+  const text = options.format === 'jsonl' || options.format === 'csv' || options.format === 'tsv';
+  // Parquet/Arrow need a type for each kept value column: the first batch fixes it, so the encoder
+  // (which writes the schema) is made only then.
+  const values = !text && ValueColumns.any(schema.columns) ? new ValueColumns(schema.columns, sink.target) : undefined;
+  let encoder: BatchEncoder | undefined;
+  const encoderFor = async (first: readonly TypedRow[]): Promise<BatchEncoder> =>
+    (encoder ??= await createEncoder(options.format, sink, values === undefined ? schema : {...schema, columns: values.fix(first)}, rowGroupSize));
+  if (values === undefined) {
+    try {
+      await encoderFor([]);
+    } catch (error) {
+      await sink.abort();
+      throw error;
+    }
   }
 
-  // Text formats have no batches to fill; their rows go out as they come.
-  const batchRows = options.format === 'jsonl' || options.format === 'csv' || options.format === 'tsv' ? 1 : rowGroupSize;
+  const batchRows = text ? 1 : rowGroupSize;
   let buffer: TypedRow[] = [];
   let rows = 0;
   let state: 'open' | 'committed' | 'aborted' = 'open';
@@ -113,12 +122,13 @@ export async function openRowWriter(output: string, options: RowWriterOptions): 
     while (buffer.length >= batchRows || (all && buffer.length > 0)) {
       const batch = buffer.length <= rowGroupSize ? buffer : buffer.slice(0, rowGroupSize);
       buffer = batch === buffer ? [] : buffer.slice(rowGroupSize);
-      await encoder.encode(batch);
+      const target = await encoderFor(batch);
+      await target.encode(values === undefined ? batch : values.convert(batch));
     }
   };
   const fail = async (error: unknown): Promise<never> => {
     state = 'aborted';
-    await encoder.abort().catch(() => {});
+    await encoder?.abort().catch(() => {});
     await sink.abort();
     throw error;
   };
@@ -139,7 +149,8 @@ export async function openRowWriter(output: string, options: RowWriterOptions): 
       if (state !== 'open') throw new Error(`row writer for ${sink.target} is already ${state}`);
       try {
         await flush(true);
-        await encoder.finish();
+        // A table with no rows still gets its schema (value columns as Utf8).
+        await (await encoderFor([])).finish();
         await sink.commit();
       } catch (error) {
         await fail(error);
@@ -150,7 +161,7 @@ export async function openRowWriter(output: string, options: RowWriterOptions): 
     async abort() {
       if (state !== 'open') return;
       state = 'aborted';
-      await encoder.abort().catch(() => {});
+      await encoder?.abort().catch(() => {});
       await sink.abort();
     },
     get closed() {

@@ -37,6 +37,8 @@ export interface PartSettings {
   text_column: string;
   id_column: string | null;
   keep_columns: string[];
+  /** --infer-types: CSV/TSV kept columns typed from their text. */
+  infer_types: boolean;
   input_format: string;
   quote: boolean;
   on_invalid_utf8: string;

@@ -15,6 +15,18 @@ export function isLossyNumber(value: unknown): value is number {
  * A key given twice takes its last value, as JSON.parse does.
  */
 export function topLevelNumberTexts(line: string, keys: ReadonlySet<string>): Record<string, string> {
+  return topLevelTexts(line, keys, (first) => first === '-' || (first >= '0' && first <= '9'));
+}
+
+/**
+ * The source text of the values of `keys`, whatever their kind, in a line that JSON.parse has
+ * accepted as an object: kept numbers and nested values are written from it, digit for digit.
+ */
+export function topLevelValueTexts(line: string, keys: ReadonlySet<string>): Record<string, string> {
+  return topLevelTexts(line, keys, () => true);
+}
+
+function topLevelTexts(line: string, keys: ReadonlySet<string>, wanted: (first: string) => boolean): Record<string, string> {
   const out: Record<string, string> = {};
   let i = skipSpace(line, line.indexOf('{') + 1);
   while (i < line.length && line[i] !== '}') {
@@ -22,8 +34,7 @@ export function topLevelNumberTexts(line: string, keys: ReadonlySet<string>): Re
     const key = JSON.parse(line.slice(i, keyEnd)) as string;
     const valueStart = skipSpace(line, skipSpace(line, keyEnd) + 1); // past ':'
     const valueEnd = skipValue(line, valueStart);
-    const first = line[valueStart]!;
-    if (keys.has(key) && (first === '-' || (first >= '0' && first <= '9'))) out[key] = line.slice(valueStart, valueEnd);
+    if (keys.has(key) && wanted(line[valueStart]!)) out[key] = line.slice(valueStart, valueEnd);
     i = skipSpace(line, valueEnd);
     if (line[i] === ',') i = skipSpace(line, i + 1);
   }

@@ -123,11 +123,11 @@ export function parseJsonLine({line, text}: Line, file: string): Row {
     fields[key] = stringifyJsonValue(values[key]);
     if (isLossyNumber(values[key])) (lossy ??= new Set()).add(key);
   }
-  if (lossy === undefined) return {line, endLine: line, fields, values};
+  if (lossy === undefined) return {line, endLine: line, fields, values, source: text};
   // Integers beyond 2^53 were rounded by JSON.parse: keep their digits (ids must stay distinct).
   const numberTexts = topLevelNumberTexts(text, lossy);
   Object.assign(fields, numberTexts);
-  return {line, endLine: line, fields, values, numberTexts};
+  return {line, endLine: line, fields, values, numberTexts, source: text};
 }
 
 /** Row.fields convention: strings as-is, numbers/booleans String()-ed, anything else JSON text. */

@@ -5,6 +5,7 @@
 import {SbertkitError} from '../../errors.js';
 import {openRows, requireColumn, type ReadRowsOptions} from './read-rows.js';
 import {jsonType} from './line-rows.js';
+import {keptValues} from './kept-values.js';
 import type {Row, TextRecord} from './types.js';
 import type {TextFormat} from '../formats.js';
 import type {InputPosition} from '../input/open-input.js';
@@ -16,6 +17,8 @@ export interface ReadTextsOptions extends ReadRowsOptions {
   idColumn?: string;
   /** Columns copied into TextRecord.fields. */
   keepColumns?: string[];
+  /** CSV/TSV/txt: kept cells become integers, decimals, booleans or null where they read as such (kept-values.ts inferCell). */
+  inferTypes?: boolean;
 }
 
 export interface TextSource {
@@ -52,12 +55,8 @@ export async function openTexts(input: string, options: ReadTextsOptions = {}): 
     for await (const row of source.rows) {
       const text = pickText(row, textColumn, file);
       const id = idColumn === undefined ? index : pickId(row, idColumn, file);
-      const fields: Record<string, string> = {};
-      for (const column of keepColumns) {
-        const value = row.fields[column];
-        // A JSONL row may lack a kept field; it is kept as absent rather than failing the run.
-        if (value !== undefined) fields[column] = value;
-      }
+      // A JSONL row may lack a kept field; it is kept as absent (null) rather than failing the run.
+      const fields = keepColumns.length === 0 ? {} : keptValues(row, keepColumns, options.inferTypes);
       yield {id, text, fields, line: row.line, endLine: row.endLine};
       index++;
     }

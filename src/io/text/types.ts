@@ -1,4 +1,5 @@
 /** What the text readers produce: raw rows of a tabular input, and the texts picked out of them. */
+import type {KeptValue} from '../rows/types.js';
 
 /** A raw row of a tabular input, before any column is picked. */
 export interface Row {
@@ -19,6 +20,8 @@ export interface Row {
    * hold exactly (integers beyond 2^53), whose `values` entry is rounded. `fields` has this text too.
    */
   numberTexts?: Record<string, string>;
+  /** JSONL only: the line's text, from which kept numbers and nested values are taken as written (kept-values.ts). */
+  source?: string;
 }
 
 /** One text to embed. */
@@ -26,8 +29,8 @@ export interface TextRecord {
   /** The --id-column value, else the 0-based row number. */
   id: string | number;
   text: string;
-  /** Only the columns asked for with --keep-columns. */
-  fields: Record<string, string>;
+  /** Only the columns asked for with --keep-columns, with their types (kept-values.ts); a JSONL row may lack some. */
+  fields: Record<string, KeptValue>;
   /** 1-based source line, for error messages. */
   line: number;
   /** 1-based physical line on which the row ends (Row.endLine). */

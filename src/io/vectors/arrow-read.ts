@@ -14,6 +14,7 @@ import {VectorMatrix, type RowId} from '../../vectors/matrix.js';
 import {BitMatrix} from '../../vectors/packed-bits.js';
 import {isBinary, packedCopier, storedLength, vectorDecoder, type StoredElement} from '../../vectors/quantize.js';
 import {storedLayout, type StoredLayout} from './precision-metadata.js';
+import type {KeptValue} from '../rows/types.js';
 import {ID_COLUMN, type AnyVectorBatch, type BinaryMode, type VectorFileMetadata} from './types.js';
 
 /**
@@ -121,13 +122,14 @@ export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimens
   const ids: RowId[] = new Array(n);
   for (let i = 0; i < n; i++) ids[i] = idColumn === undefined ? rowOffset + i : idValue(idColumn.get(i), rowOffset + i, file);
 
-  const fields: Record<string, (string | undefined)[]> = {};
+  const fields: Record<string, (KeptValue | undefined)[]> = {};
   for (const name of layout.fieldNames) {
     const values = batch.getChild(name)!;
-    const cells: (string | undefined)[] = new Array(n);
+    const cell = keptCell(values.type);
+    const cells: (KeptValue | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const cell: unknown = values.get(i);
-      cells[i] = cell === null || cell === undefined ? undefined : typeof cell === 'string' ? cell : String(cell);
+      const value: unknown = values.get(i);
+      cells[i] = value === null || value === undefined ? undefined : cell(value);
     }
     fields[name] = cells;
   }
@@ -154,6 +156,24 @@ export function readBatch(batch: RecordBatch, layout: ReadLayout, shape: {dimens
     decodeRows(column, n, layout.vectorColumn, stride, file, rowOffset, vectorDecoder(precision, dimension, layout.stored.ranges), data, dimension);
   }
   return {vectors: new VectorMatrix(ids, shape.dimension ?? 0, data), fields};
+}
+
+/**
+ * How a kept column's Arrow values become kept values, so a file re-written (dedupe) keeps its column
+ * types: integers as bigints (Int64 stays Int64), floats as numbers, booleans and strings as they
+ * are; any other type (dates, lists, structs) as its text, as before kept columns had types.
+ */
+function keptCell(type: DataType): (value: unknown) => KeptValue {
+  switch (type.typeId) {
+    case Type.Int:
+      return (value) => (typeof value === 'bigint' ? value : BigInt(value as number));
+    case Type.Float:
+      return (value) => value as number;
+    case Type.Bool:
+      return (value) => value as boolean;
+    default:
+      return (value) => (typeof value === 'string' ? value : String(value));
+  }
 }
 
 /**

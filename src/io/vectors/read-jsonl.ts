@@ -14,9 +14,11 @@ const BATCH_ROWS = 1024;
 interface PendingBatch {
   ids: RowId[];
   vectors: number[][];
-  fields: Record<string, (string | undefined)[]>;
+  fields: Record<string, (KeptValue | undefined)[]>;
 }
-import {jsonType, parseJsonl, stringifyJsonValue} from '../text/line-rows.js';
+import {jsonType, parseJsonl} from '../text/line-rows.js';
+import {keptValues} from '../text/kept-values.js';
+import type {KeptValue} from '../rows/types.js';
 import type {Row} from '../text/types.js';
 
 export async function openJsonlVectors(
@@ -78,10 +80,10 @@ export async function openJsonlVectors(
     batch.ids.push(id);
     batch.vectors.push(vector as number[]);
     // A later row may add a key: its column starts here, missing (undefined) for the rows before.
-    for (const key of Object.keys(values)) {
-      if (key === vectorColumn || key === idColumn || values[key] === null) continue;
-      (batch.fields[key] ??= new Array(at))[at] = stringifyJsonValue(values[key]);
-    }
+    // Values keep their JSON types (text/kept-values.ts), so a re-written file keeps them too.
+    const keys = Object.keys(values).filter((key) => key !== vectorColumn && key !== idColumn && values[key] !== null);
+    const kept = keptValues(row, keys);
+    for (const key of keys) (batch.fields[key] ??= new Array(at))[at] = kept[key];
   };
 
   const finish = (batch: PendingBatch, dimension: number): VectorBatch => {

@@ -12,6 +12,8 @@ import {isBinary, type Precision} from '../../vectors/quantize.js';
 import type {AnyVectorBatch, BinaryMode, VectorBatch, VectorColumns, VectorFileMetadata, VectorRecord, VectorShape} from './types.js';
 import type {VectorFormat} from '../formats.js';
 import type {InvalidUtf8Policy} from '../input/utf8.js';
+import type {KeptValue} from '../rows/types.js';
+import {valueText} from '../rows/value-columns.js';
 
 export interface ReadVectorsOptions {
   /** Wins over the file extension; required for stdin. */
@@ -129,7 +131,7 @@ export interface VectorTable<M extends VectorMatrix | BitMatrix = VectorMatrix> 
   /** A BitMatrix only for binary files read with binary: 'packed'. */
   vectors: M;
   /** Kept columns, one array per column aligned with the matrix rows (undefined = missing). */
-  fields: Record<string, (string | undefined)[]>;
+  fields: Record<string, (KeptValue | undefined)[]>;
 }
 
 export async function readVectorMatrix(input: string, options?: ReadVectorsOptions & {binary?: 'unpack'}): Promise<VectorTable>;
@@ -140,7 +142,7 @@ export async function readVectorMatrix(input: string, options: ReadVectorsOption
   let stacked: MatrixBuilder | undefined;
   // Packed rows are 32x smaller than floats: kept as parts and joined once.
   const packed: BitMatrix[] = [];
-  const fields: Record<string, (string | undefined)[]> = {};
+  const fields: Record<string, (KeptValue | undefined)[]> = {};
   let rows = 0;
   try {
     for await (const batch of source.batches) {
@@ -160,4 +162,12 @@ export async function readVectorMatrix(input: string, options: ReadVectorsOption
   const keepsBits = options.binary === 'packed' && isBinary(source.precision);
   const vectors = keepsBits ? BitMatrix.concat(packed, source.dimension) : (stacked?.finish() ?? VectorMatrix.empty(source.dimension));
   return {file: source.file, format: source.format, metadata: source.metadata, precision: source.precision, vectors, fields};
+}
+
+/**
+ * A kept column as texts (a vector file's text column for search and paraphrase output): strings as
+ * they are, other values as their JSON text; undefined when the file has no such column.
+ */
+export function textCells(cells: readonly (KeptValue | undefined)[] | undefined): (string | undefined)[] | undefined {
+  return cells?.map((cell) => (cell === null || cell === undefined ? undefined : valueText(cell)));
 }

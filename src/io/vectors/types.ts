@@ -1,6 +1,7 @@
 import type {VectorMatrix} from '../../vectors/matrix.js';
 import type {BitMatrix} from '../../vectors/packed-bits.js';
 import type {Precision} from '../../vectors/quantize.js';
+import type {KeptValue, RowOrigin} from '../rows/types.js';
 
 /** Shared types of the vector file readers and writers: records, metadata, and the per-format reader contract. */
 
@@ -12,7 +13,10 @@ export const EMBEDDING_COLUMN = 'embedding';
 export interface VectorRecord {
   id: string | number;
   vector: Float32Array;
-  fields: Record<string, string>;
+  /** Kept columns with their types (text/kept-values.ts; read back from a vector file, the file's types). */
+  fields: Record<string, KeptValue>;
+  /** The input line the record came from, for messages about its kept values. */
+  origin?: RowOrigin;
 }
 
 /**
@@ -22,7 +26,8 @@ export interface VectorRecord {
  */
 export interface VectorBatch<M extends VectorMatrix | BitMatrix = VectorMatrix> {
   vectors: M;
-  fields: Record<string, (string | undefined)[]>;
+  /** Typed as written: Int64 as bigints, Float64 as numbers, Bool, Utf8; JSONL values as text/kept-values.ts reads them. */
+  fields: Record<string, (KeptValue | undefined)[]>;
 }
 
 export type AnyVectorBatch = VectorBatch<VectorMatrix | BitMatrix>;

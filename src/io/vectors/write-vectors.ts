@@ -1,6 +1,6 @@
 /**
  * Vector files are the special case of the typed rows writer: `id` (Int64 row numbers or Utf8 ids),
- * the kept text columns, then `embedding` as FixedSizeList<Float32>, with the model's metadata in
+ * the kept columns (value columns: their types follow the input, rows/value-columns.ts), then `embedding` as FixedSizeList<Float32>, with the model's metadata in
  * the schema (Parquet/Arrow). Everything else (formats, batching, atomic output, EPIPE) is the rows
  * writer's. With a quantizer, `embedding` is stored compact (FixedSizeList of Float16, Int8 or
  * Uint8; binary rows as ceil(dim / 8) bytes) and the precision and ranges go into the metadata
@@ -10,7 +10,7 @@ import {SbertkitError} from '../../errors.js';
 import type {VectorQuantizer} from '../../vectors/quantize.js';
 import type {VectorFormat} from '../formats.js';
 import type {OpenOutputOptions} from '../output/atomic-output.js';
-import {column, type Column, type TypedRow, type VectorElement} from '../rows/types.js';
+import {column, ROW_ORIGIN, type Column, type TypedRow, type VectorElement} from '../rows/types.js';
 import {openRowWriter} from '../rows/write-rows.js';
 import {precisionMetadata} from './precision-metadata.js';
 import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord} from './types.js';
@@ -20,7 +20,7 @@ export interface VectorWriterOptions extends OpenOutputOptions {
   dimension: number;
   /** Schema key/value metadata (model name, dimension, pooling, normalize...). Not stored in JSONL. */
   metadata?: VectorFileMetadata;
-  /** Kept text columns, written between id and embedding. */
+  /** Kept columns, written between id and embedding with their values' types. */
   fieldNames?: string[];
   idType: 'int' | 'string';
   /** Rows per Parquet row group / Arrow record batch (default: about 16 MiB of floats). */
@@ -48,7 +48,7 @@ export function vectorColumns(dimension: number, idType: 'int' | 'string', field
   }
   return [
     idType === 'int' ? column.int(ID_COLUMN, false) : column.string(ID_COLUMN, false),
-    ...fieldNames.map((name) => column.string(name)),
+    ...fieldNames.map((name) => column.value(name)),
     column.vector(EMBEDDING_COLUMN, dimension, false, element),
   ];
 }
@@ -73,7 +73,7 @@ export async function openVectorWriter(output: string, options: VectorWriterOpti
     const row: Record<string, TypedRow[string]> = {[ID_COLUMN]: stringIds ? String(record.id) : record.id};
     for (const name of fieldNames) row[name] = record.fields[name];
     row[EMBEDDING_COLUMN] = quantizer === undefined ? record.vector : quantizer.encode(record.vector);
-    return row;
+    return record.origin === undefined ? row : {...row, [ROW_ORIGIN]: record.origin};
   };
   return {
     write: (records) => rows.write(records.map(toRow)),

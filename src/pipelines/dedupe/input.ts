@@ -9,7 +9,7 @@ import {replayableInput} from '../../io/input/replayable.js';
 import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
 import {textFormatOf} from '../../io/text/read-rows.js';
 import {openTexts, type TextSource} from '../../io/text/read-texts.js';
-import {readVectorMatrix} from '../../io/vectors/read-vectors.js';
+import {readVectorMatrix, textCells} from '../../io/vectors/read-vectors.js';
 import type {VectorFileMetadata} from '../../io/vectors/types.js';
 import type {VectorFormat} from '../../io/formats.js';
 import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
@@ -93,7 +93,7 @@ async function readVectorInput(options: DedupeInputOptions, replay: Replay, form
     path: replay.path,
     format: table.format,
     ids: [...table.vectors.ids],
-    texts: table.fields[textColumn],
+    texts: textCells(table.fields[textColumn]),
     vectors: table.vectors,
     metadata: table.metadata,
     fieldNames: Object.keys(table.fields),

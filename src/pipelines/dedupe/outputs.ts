@@ -6,7 +6,7 @@
 import {KEPT, REASON_NAMES, SEMANTIC, type DedupeDecisions, type DedupeInputs} from '../../algorithms/dedupe/decide.js';
 import {detectVectorFormat} from '../../io/formats.js';
 import {renderDedupeReport, type DedupeReportData, type DedupeReportPair} from '../../io/report/dedupe-html.js';
-import {column, type TypedRow} from '../../io/rows/types.js';
+import {column, type KeptValue, type TypedRow} from '../../io/rows/types.js';
 import {openRowWriter, resolveRowFormat} from '../../io/rows/write-rows.js';
 import {copyLines} from '../../io/text/copy-lines.js';
 import {writeTextOutput} from '../../io/output/write-text.js';
@@ -59,7 +59,7 @@ async function copyKeptVectors(source: VectorSource, input: VectorInput, decisio
       const records: VectorRecord[] = [];
       for (let i = 0; i < batch.vectors.rows; i++, row++) {
         if (decisions.reason[row] !== KEPT) continue;
-        const fields: Record<string, string> = {};
+        const fields: Record<string, KeptValue> = {};
         for (const [name, cells] of Object.entries(batch.fields)) if (cells[i] !== undefined) fields[name] = cells[i]!;
         records.push({id: batch.vectors.ids[i]!, vector: batch.vectors.row(i), fields});
       }

@@ -34,6 +34,7 @@ export interface SubmitEncodeOptions {
   textColumn?: string;
   idColumn?: string;
   keepColumns?: string[];
+  inferTypes?: boolean;
   inputFormat?: TextFormat;
   /** Part file format (default parquet). */
   format?: VectorFormat;
@@ -107,6 +108,7 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
     textColumn: options.textColumn ?? 'text',
     ...(options.idColumn === undefined ? {} : {idColumn: options.idColumn}),
     keepColumns: options.keepColumns ?? [],
+    ...(options.inferTypes ? {inferTypes: true} : {}),
     ...(options.inputFormat === undefined ? {} : {inputFormat: options.inputFormat}),
     format: options.format ?? 'parquet',
     quote: options.quote ?? false,

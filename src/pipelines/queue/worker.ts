@@ -69,6 +69,7 @@ export async function runQueueWorker(options: QueueWorkerOptions, context: Queue
           textColumn: data.settings.textColumn,
           idColumn: data.settings.idColumn,
           keepColumns: data.settings.keepColumns,
+          inferTypes: data.settings.inferTypes ?? false,
           inputFormat: data.settings.inputFormat,
           format: data.settings.format,
           quote: data.settings.quote,

@@ -157,8 +157,8 @@ describe('openRows: JSONL', () => {
     assert.deepEqual(source.columns, ['id', 'text', 'ok']);
     const rows = await collect(source.rows);
     assert.deepEqual(rows, [
-      {line: 1, endLine: 1, fields: {id: '7', text: 'a', ok: 'true'}, values: {id: 7, text: 'a', ok: true}},
-      {line: 4, endLine: 4, fields: {text: 'b', extra: 'null'}, values: {text: 'b', extra: null}},
+      {line: 1, endLine: 1, fields: {id: '7', text: 'a', ok: 'true'}, values: {id: 7, text: 'a', ok: true}, source: '{"id":7,"text":"a","ok":true}'},
+      {line: 4, endLine: 4, fields: {text: 'b', extra: 'null'}, values: {text: 'b', extra: null}, source: '{"text":"b","extra":null}'},
     ]);
   });
 

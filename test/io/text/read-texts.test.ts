@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {SbertkitError} from '../../../src/errors.js';
 import {openTexts} from '../../../src/io/text/read-texts.js';
+import {JsonText} from '../../../src/io/rows/types.js';
 import {collect, fakeStdin, tempFile} from '../../helpers/tmp.js';
 
 function isErrorLine(line: string) {
@@ -63,7 +64,8 @@ describe('openTexts', () => {
     const source = await openTexts(path, {idColumn: 'id', keepColumns: ['n']});
     const records = await collect(source.records);
     assert.deepEqual(records.map((r) => r.id), ['9007199254740993', '9007199254740992', '-12345678901234567890123', '90071992547409931', 42]);
-    assert.deepEqual(records[0]!.fields, {n: '18446744073709551617'});
+    // Beyond Int64 too: kept as its digits (JSON text), never rounded.
+    assert.deepEqual(records[0]!.fields, {n: new JsonText('18446744073709551617', 'number')});
   });
 
   it('keeps JSONL numeric ids as numbers', async () => {
