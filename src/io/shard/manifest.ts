@@ -47,6 +47,8 @@ export interface PartSettings {
   precision: string;
   calibration: string | null;
   calibration_rows: number | null;
+  /** The part has a text_sha256 column (--text-hash, --reuse); absent when it has not. */
+  text_hash?: true;
 }
 
 export interface PartManifest {
