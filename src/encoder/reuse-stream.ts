@@ -6,8 +6,11 @@
  *
  * Why a race and not a plain loop over embedStream: when a long run of rows is known, the encoder
  * reads them all (it never sees them) without yielding anything, and only the consumer side can
- * write them out meanwhile. Memory stays bounded: the reader waits while more than HIGH_WATER known
- * rows are ready to go and the consumer has not taken them.
+ * write them out meanwhile. The reader waits while more than HIGH_WATER known rows are ready to go
+ * and the consumer has not taken them. Known rows behind a row still with the encoder wait in memory
+ * (the record, the vector is OLD's): eager, the encoder's stall timer (200 ms without a text for it)
+ * ends its window, so that is about 200 ms of reading; with whole windows (eager off, the latency
+ * baseline only) a window waits for windowSize new texts, and the known rows after it wait too.
  */
 import {addStats, emptyStats, type EmbeddedChunk, type EmbedStreamOptions, type EncodeStats, type SentenceEncoder} from './types.js';
 
