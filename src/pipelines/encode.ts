@@ -134,14 +134,22 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
   if (precision !== 'float32' && precision !== 'float16' && encodeOutputFormat(options.output, options.format) === 'jsonl') {
     services.warn(`JSONL has no place for metadata: the ${precision} vectors are written as integers without their precision${needsRanges(precision) ? ' and ranges' : ''}, and read back as those integers; write Parquet or Arrow to read them back as vectors`);
   }
+  let metadata: VectorFileMetadata;
+  try {
+    // Before the bar, so a warning about OLD does not collide with it.
+    const graphSha256 = options.reuse !== undefined || options.textHash === true ? await fileSha256(encoder.spec.onnxPath) : undefined;
+    metadata = {...vectorFileMetadata(encoder), ...(graphSha256 === undefined ? {} : {[ONNX_SHA256_KEY]: graphSha256})};
+    if (reuse !== undefined) checkReusable(reuse, metadata, precision, (message) => services.warn(message));
+  } catch (error) {
+    await source.close();
+    await encoder.close();
+    throw error;
+  }
   // Created after the model loads so conversion/download messages do not collide with the bar.
   // Rows are unknown until the end: a file's bar measures bytes read against its size (stdin has none).
   const progress = services.progress('encoding', 'texts', undefined, {position: source.position});
   try {
     if (calibration !== undefined) checkCalibration(calibration, encoder);
-    const graphSha256 = options.reuse !== undefined || options.textHash === true ? await fileSha256(encoder.spec.onnxPath) : undefined;
-    const metadata = {...vectorFileMetadata(encoder), ...(graphSha256 === undefined ? {} : {[ONNX_SHA256_KEY]: graphSha256})};
-    if (reuse !== undefined) checkReusable(reuse, metadata, precision, (message) => services.warn(message));
     const written = await encodeToVectorFile(encoder, source, {
       ...options,
       metadata,
@@ -204,6 +212,9 @@ export function encodeOutputFormat(output: string, explicit: VectorFormat | unde
  * writable folder), without a model.
  */
 export async function openEncodeSource(options: EncodeOptions): Promise<TextSource> {
+  if ((options.reuse !== undefined || options.textHash === true) && options.keepColumns?.includes(TEXT_HASH_COLUMN)) {
+    throw new SbertkitError(`kept column '${TEXT_HASH_COLUMN}' clashes with the text hashes --text-hash and --reuse write; rename or drop it`, {field: '--keep-columns', exitCode: EXIT.BAD_INPUT});
+  }
   await refuseOutputOverInput(options.output, [options.input]);
   encodeOutputFormat(options.output, options.format);
   await checkOutputWritable(options.output);
@@ -262,10 +273,6 @@ export async function encodeToVectorFile(
   const {reuseTable} = options;
   const writesHashes = reuseTable !== undefined || options.textHash === true;
   const keepColumns = options.keepColumns ?? [];
-  if (writesHashes && keepColumns.includes(TEXT_HASH_COLUMN)) {
-    await source.close();
-    throw new SbertkitError(`kept column '${TEXT_HASH_COLUMN}' clashes with the text hashes --text-hash and --reuse write; rename or drop it`, {field: '--keep-columns', exitCode: EXIT.BAD_INPUT});
-  }
   let reused = 0;
   const open = async (ranges: QuantizationRanges | undefined): Promise<VectorWriter> => {
     quantizer = precision === 'float32' ? undefined : new VectorQuantizer(precision, encoder.dimension, ranges);

@@ -187,6 +187,19 @@ describe('encode --reuse', () => {
     replaced.vectors.forEach((vector, i) => assertClose(vector, full.vectors[i]!, 1e-6, `in place, row ${i}`));
   });
 
+  test('stdin to stdout: texts piped in, JSONL rows with their text_sha256 out, equal to the full encode', async () => {
+    const oldFile = join(dir, 'old-for-stdin.parquet');
+    const made = await encode([join(dir, 'old.jsonl'), '--text-hash', '-o', oldFile]);
+    assert.equal(made.code, 0, made.stderr);
+    const r = await runCli(['encode', '-', '--model', modelDir, '--reuse', oldFile], {env, stdin: newTexts.join('\n') + '\n'});
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as {id: number; text_sha256: string; embedding: number[]});
+    assert.deepEqual(lines.map((line) => line.id), newTexts.map((_, i) => i));
+    assert.deepEqual(lines.map((line) => line.text_sha256), newTexts.map(sha256));
+    lines.forEach((line, i) => assertClose(Float32Array.from(line.embedding), full.vectors[i]!, 1e-6, `stdin row ${i}`));
+    assert.match(r.stderr, new RegExp(`encoded ${freshTexts.length} of ${newTexts.length} texts`));
+  });
+
   test('an Arrow OLD works; a binary run reuses binary OLD exactly', async () => {
     const oldArrow = join(dir, 'old.arrow');
     let r = await encode([join(dir, 'old.jsonl'), '--text-hash', '-o', oldArrow]);
@@ -231,6 +244,7 @@ describe('encode --reuse', () => {
     await refused(['--reuse', oldFile, '--precision', 'float16'], /stored as float32, this run writes float16/);
     await refused(['--reuse', oldFile, '--precision', 'int8'], /--reuse does not work with --precision int8/);
 
+    await refused(['--reuse', oldFile, '--keep-columns', 'text_sha256'], /kept column 'text_sha256' clashes with the text hashes/);
     r = await encode([join(dir, 'old.jsonl'), '-o', join(dir, 'plain.parquet')]);
     assert.equal(r.code, 0, r.stderr);
     await refused(['--reuse', join(dir, 'plain.parquet')], /plain\.parquet.*no text_sha256 column and no 'text' column; write it with encode --text-hash/);
