@@ -200,6 +200,33 @@ describe('encode --reuse', () => {
     assert.match(r.stderr, new RegExp(`encoded ${freshTexts.length} of ${newTexts.length} texts`));
   });
 
+  test('--shard: a part with text hashes is not taken for one without (or back), and --reuse works per part', async () => {
+    const part = join(dir, 'part.parquet');
+    const skipped = async (args: string[]): Promise<boolean> => {
+      const r = await encode([join(dir, 'new.jsonl'), '--shard', '0/2', '-o', part, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return envelope(r.stdout).result.skipped as boolean;
+    };
+    assert.equal(await skipped(['--text-hash']), false);
+    assert.equal(await skipped(['--text-hash']), true);
+    assert.equal(await skipped([]), false);
+    assert.equal((await parquetRows(part)).hashes, undefined);
+    assert.equal(await skipped([]), true);
+    assert.equal(await skipped(['--text-hash']), false);
+    const oldFile = join(dir, 'old-for-parts.parquet');
+    const made = await encode([join(dir, 'old.jsonl'), '--text-hash', '-o', oldFile]);
+    assert.equal(made.code, 0, made.stderr);
+    // A reuse run makes the same part as a --text-hash run: nothing to redo.
+    assert.equal(await skipped(['--reuse', oldFile]), true);
+    const reusedPart = join(dir, 'part-reused.parquet');
+    const r = await encode([join(dir, 'new.jsonl'), '--shard', '0/2', '--reuse', oldFile, '-o', reusedPart]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = await parquetRows(reusedPart);
+    const fullById = new Map(full.ids.map((id, i) => [id, full.vectors[i]!]));
+    assert.ok(rows.ids.length > 0 && rows.ids.length < full.ids.length);
+    rows.ids.forEach((id, i) => assertClose(rows.vectors[i]!, fullById.get(id)!, 1e-6, `part row ${id}`));
+  });
+
   test('an Arrow OLD works; a binary run reuses binary OLD exactly', async () => {
     const oldArrow = join(dir, 'old.arrow');
     let r = await encode([join(dir, 'old.jsonl'), '--text-hash', '-o', oldArrow]);
