@@ -18,9 +18,8 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
 smaller), int8/uint8 (4x; per dimension ranges from --calibration FILE, else from the first
 --calibration-rows rows, kept in the file's metadata), binary/ubinary (32x; sign bits, 8 per byte).
 Readers turn them back into floats; similarity and mine-paraphrases search binary files by Hamming distance.
---reuse OLD takes the vector of each text OLD has (same sha256 of the text, from OLD's text_sha256 column or its
-kept text column; same model, settings and precision, else the run stops naming what differs) and encodes only
-the rest; output rows, ids and order are those of a full encode.`;
+--reuse OLD takes the vector of each text OLD has (same sha256 of the text, from OLD's text_sha256 column or its kept
+text column; same model, settings and precision, else the run stops naming what differs) and encodes only the rest.`;
 
   static override examples = [
     {description: 'Embed a CSV column into Parquet with the built-in model', command: '<%= config.bin %> <%= command.id %> reviews.csv --text-column body -o reviews.parquet'},
