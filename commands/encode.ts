@@ -17,7 +17,9 @@ Texts longer than the model's max_seq_length are truncated and counted in the su
 --precision stores compact vectors as sentence-transformers' quantize_embeddings does: float16 (2x
 smaller), int8/uint8 (4x; per dimension ranges from --calibration FILE, else from the first
 --calibration-rows rows, kept in the file's metadata), binary/ubinary (32x; sign bits, 8 per byte).
-Readers turn them back into floats; similarity and mine-paraphrases search binary files by Hamming distance.`;
+Readers turn them back into floats; similarity and mine-paraphrases search binary files by Hamming distance.
+--reuse OLD takes the vector of each text OLD has (same sha256 of the text, from OLD's text_sha256 column or its kept
+text column; same model, settings and precision, else the run stops naming what differs) and encodes only the rest.`;
 
   static override examples = [
     {description: 'Embed a CSV column into Parquet with the built-in model', command: '<%= config.bin %> <%= command.id %> reviews.csv --text-column body -o reviews.parquet'},
@@ -31,6 +33,7 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
       description: 'Long documents averaged over max_seq_length windows (32 tokens shared), with the model\'s "passage" prompt, first 256 dimensions',
       command: '<%= config.bin %> <%= command.id %> docs.jsonl -o docs.parquet --model ./my-model --on-overflow chunk --chunk-overlap 32 --prompt-name passage --truncate-dim 256',
     },
+    {description: 'After the corpus changed: reuse the vectors of unchanged texts, encode only new or changed ones', command: '<%= config.bin %> <%= command.id %> corpus.csv --reuse corpus.parquet -o corpus.parquet'},
     {description: 'Part 3 of 8 (one task of an array job); rerunning a complete part does nothing', command: '<%= config.bin %> <%= command.id %> big.csv --id-column id --shard 3/8 -o parts/part-3.parquet'},
   ];
 
@@ -51,6 +54,8 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
     precision: Flags.option({description: 'How vectors are stored: float32, float16 (2x smaller), int8/uint8 (4x), binary/ubinary (32x, sign bits).', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
     calibration: Flags.string({description: 'int8/uint8: a vector file (float vectors of the same model) whose per dimension min/max are the ranges.', exclusive: ['calibration-rows'], helpGroup: 'PRECISION'}),
     'calibration-rows': Flags.integer({description: `int8/uint8 without --calibration: take the ranges from this many first rows, held in memory until encoded [default: ${DEFAULT_CALIBRATION_ROWS}].`, min: 1, helpGroup: 'PRECISION'}),
+    reuse: Flags.string({description: 'A previous output (Parquet or Arrow): texts it has, made with the same model and settings, take its vector; only new or changed texts are encoded. Implies --text-hash. May be the output itself.'}),
+    'text-hash': Flags.boolean({description: 'Add a text_sha256 column (sha256 of each text as read) and the model graph checksum, so a later --reuse can match rows without keeping the texts.', default: false}),
     shard: Flags.string({description: 'Encode only part i of N (i/N, counting from 0; rows cut by a hash of the id) and write PART.manifest.json; a rerun of a complete part does nothing.'}),
     ...textInputFlags,
     ...modelFlags,
@@ -76,6 +81,8 @@ Readers turn them back into floats; similarity and mine-paraphrases search binar
         precision: flags.precision,
         calibration: flags.calibration,
         calibrationRows: flags['calibration-rows'],
+        reuse: flags.reuse,
+        textHash: flags['text-hash'],
       },
       this.services(flags),
     );

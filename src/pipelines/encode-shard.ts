@@ -209,5 +209,7 @@ function partSettings(options: EncodeOptions): PartSettings {
     precision: options.precision ?? 'float32',
     calibration: options.calibration ?? null,
     calibration_rows: options.calibrationRows ?? null,
+    // Only when set, so manifests written before the option existed still match plain runs.
+    ...(options.textHash === true || options.reuse !== undefined ? {text_hash: true} : {}),
   };
 }

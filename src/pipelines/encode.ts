@@ -8,8 +8,16 @@
  * encoded, so the run stays one streaming pass; when the input has no more rows than that, the
  * ranges are those of all of it, exactly sentence-transformers' quantize_embeddings without
  * calibration. Later rows outside the ranges are clipped and counted (`clipped`).
+ *
+ * --reuse OLD (encode-reuse.ts) takes the vector of every text OLD already has and encodes only the
+ * others (encoder/reuse-stream.ts); --text-hash (implied by --reuse) writes each text's sha256 beside
+ * its vector so that the output can be OLD next time.
  */
 import {addStats, emptyStats, type EncodeStats, type SentenceEncoder} from '../encoder/types.js';
+import {embedStreamReusing, type MergedChunk} from '../encoder/reuse-stream.js';
+import type {TextRecord} from '../io/text/types.js';
+import {ONNX_SHA256_KEY, TEXT_HASH_COLUMN, textHash} from '../io/vectors/text-hash.js';
+import {fileSha256} from '../models/fingerprint.js';
 import type {InvalidUtf8Policy} from '../io/input/utf8.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
@@ -21,9 +29,11 @@ import type {VectorFileMetadata, VectorRecord} from '../io/vectors/types.js';
 import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
 import {openVectors} from '../io/vectors/read-vectors.js';
 import {EXIT, SbertkitError} from '../errors.js';
+import type {VectorMatrix} from '../vectors/matrix.js';
 import {needsRanges, PRECISIONS, RangeTracker, VectorQuantizer, type Precision, type QuantizationRanges} from '../vectors/quantize.js';
 import {secondsSince, type PipelineServices} from './context.js';
 import {checkComparable} from './vector-input.js';
+import {checkReusable, readReuseTable, type ReuseTable} from './encode-reuse.js';
 
 /** Rows whose ranges calibrate int8/uint8 when no --calibration file is given. */
 export const DEFAULT_CALIBRATION_ROWS = 10_000;
@@ -62,6 +72,10 @@ export interface EncodeOptions {
   calibrationRows?: number;
   /** Only the rows of this part (io/shard/partition.ts); runEncodeShard adds the manifest and the rerun check. */
   shard?: Shard;
+  /** A previous output: texts it has (same sha256, same model and settings) take its vector instead of being encoded. */
+  reuse?: string;
+  /** Write a text_sha256 column (and the graph checksum in the metadata), so the output can be a later --reuse file. Implied by reuse. */
+  textHash?: boolean;
 }
 
 export interface EncodeResult {
@@ -89,6 +103,12 @@ export interface EncodeResult {
   calibration?: string;
   /** Values outside the int8/uint8 ranges (or beyond float16's +-65504) that were clipped. */
   clipped: number;
+  /** --reuse: the file vectors were taken from. */
+  reuse?: string;
+  /** --reuse: rows whose vector was taken from it. */
+  reused?: number;
+  /** --reuse: rows that went through the model (new or changed texts); reused + encoded = rows. */
+  encoded?: number;
 }
 
 export async function runEncode(options: EncodeOptions, services: PipelineServices): Promise<EncodeResult> {
@@ -99,23 +119,47 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
   if (options.input === STDIN && stdin.isTTY) services.status('reading texts from the terminal (one per line; Ctrl-D to end)');
   let encoder: SentenceEncoder;
   let calibration: Calibration | undefined;
+  let reuse: ReuseTable | undefined;
+  const precision = options.precision ?? 'float32';
   try {
     if (options.calibration !== undefined) calibration = await readCalibration(options.calibration);
+    if (options.reuse !== undefined) {
+      reuse = await readReuseTable(options.reuse, options.textColumn ?? 'text');
+      // Known before any model loads (or downloads); the rest of the check needs the model.
+      if (reuse.precision !== precision) throw new SbertkitError(`cannot reuse these vectors: they are stored as ${reuse.precision}, this run writes ${precision}`, {file: reuse.file, exitCode: EXIT.BAD_INPUT});
+    }
     encoder = await services.loadEncoder();
   } catch (error) {
     await source.close();
     throw error;
   }
-  const precision = options.precision ?? 'float32';
   if (precision !== 'float32' && precision !== 'float16' && encodeOutputFormat(options.output, options.format) === 'jsonl') {
     services.warn(`JSONL has no place for metadata: the ${precision} vectors are written as integers without their precision${needsRanges(precision) ? ' and ranges' : ''}, and read back as those integers; write Parquet or Arrow to read them back as vectors`);
+  }
+  let metadata: VectorFileMetadata;
+  try {
+    // Before the bar, so a warning about OLD does not collide with it.
+    const graphSha256 = options.reuse !== undefined || options.textHash === true ? await fileSha256(encoder.spec.onnxPath) : undefined;
+    metadata = {...vectorFileMetadata(encoder), ...(graphSha256 === undefined ? {} : {[ONNX_SHA256_KEY]: graphSha256})};
+    if (reuse !== undefined) checkReusable(reuse, metadata, precision, (message) => services.warn(message));
+  } catch (error) {
+    await source.close();
+    await encoder.close();
+    throw error;
   }
   // Created after the model loads so conversion/download messages do not collide with the bar.
   // Rows are unknown until the end: a file's bar measures bytes read against its size (stdin has none).
   const progress = services.progress('encoding', 'texts', undefined, {position: source.position});
   try {
     if (calibration !== undefined) checkCalibration(calibration, encoder);
-    const written = await encodeToVectorFile(encoder, source, {...options, ranges: calibration?.ranges, calibrationSource: calibration?.description, onBatch: (rows) => progress.increment(rows)});
+    const written = await encodeToVectorFile(encoder, source, {
+      ...options,
+      metadata,
+      reuseTable: reuse,
+      ranges: calibration?.ranges,
+      calibrationSource: calibration?.description,
+      onBatch: (rows) => progress.increment(rows),
+    });
     progress.stop();
     const seconds = secondsSince(started);
     return {
@@ -124,18 +168,19 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
       format: written.format,
       model: encoder.spec.name,
       dimension: encoder.dimension,
-      rows: written.stats.rows,
+      rows: written.stats.rows + written.reused,
       tokens: written.stats.tokens,
       truncated: written.stats.truncated,
       chunked: written.stats.chunked,
       max_seq_length: encoder.maxSeqLength,
       invalid_utf8_lines: source.invalidUtf8Lines,
       seconds,
-      rows_per_second: Number((seconds > 0 ? written.stats.rows / seconds : 0).toFixed(1)),
+      rows_per_second: Number((seconds > 0 ? (written.stats.rows + written.reused) / seconds : 0).toFixed(1)),
       stopped_early: written.stoppedEarly,
       precision,
       ...(written.calibration !== undefined ? {calibration: written.calibration} : {}),
       clipped: written.clipped,
+      ...(reuse === undefined ? {} : {reuse: reuse.file, reused: written.reused, encoded: written.stats.rows}),
     };
   } catch (error) {
     // encodeToVectorFile closes the source itself; a failed calibration check comes before it.
@@ -155,7 +200,8 @@ export function encodeSummary(r: EncodeResult): string {
   const calibration = r.calibration !== undefined ? `, ranges from ${r.calibration}` : '';
   const clipped = r.clipped > 0 ? `, ${r.clipped} values clipped` : '';
   const precision = r.precision !== 'float32' ? ` as ${r.precision}${calibration}${clipped}` : '';
-  return `encoded ${r.rows} texts (${r.tokens} tokens${truncated}${replaced}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${precision}${stopped}`;
+  const what = r.reused === undefined ? `encoded ${r.rows} texts` : `encoded ${r.encoded} of ${r.rows} texts, ${r.reused} reused from ${r.reuse}`;
+  return `${what} (${r.tokens} tokens${truncated}${replaced}) with ${r.model} [dim ${r.dimension}] in ${r.seconds.toFixed(1)} s (${r.rows_per_second} texts/s) -> ${r.output === STDIN ? 'stdout' : r.output}${precision}${stopped}`;
 }
 
 /** The output format: --format, else the extension; stdout defaults to JSONL. */
@@ -168,6 +214,9 @@ export function encodeOutputFormat(output: string, explicit: VectorFormat | unde
  * writable folder), without a model.
  */
 export async function openEncodeSource(options: EncodeOptions): Promise<TextSource> {
+  if ((options.reuse !== undefined || options.textHash === true) && options.keepColumns?.includes(TEXT_HASH_COLUMN)) {
+    throw new SbertkitError(`kept column '${TEXT_HASH_COLUMN}' clashes with the text hashes --text-hash and --reuse write; rename or drop it`, {field: '--keep-columns', exitCode: EXIT.BAD_INPUT});
+  }
   await refuseOutputOverInput(options.output, [options.input]);
   encodeOutputFormat(options.output, options.format);
   await checkOutputWritable(options.output);
@@ -194,6 +243,8 @@ export interface EncodeToFileResult {
   calibration?: string;
   /** Values the quantizer clipped. */
   clipped: number;
+  /** Rows whose vector came from the reuse file (stats count only the rows that were encoded). */
+  reused: number;
 }
 
 /**
@@ -204,7 +255,15 @@ export interface EncodeToFileResult {
 export async function encodeToVectorFile(
   encoder: SentenceEncoder,
   source: TextSource,
-  options: EncodeOptions & {onBatch?: (rows: number) => void; ranges?: QuantizationRanges; calibrationSource?: string},
+  options: EncodeOptions & {
+    onBatch?: (rows: number) => void;
+    ranges?: QuantizationRanges;
+    calibrationSource?: string;
+    /** The file's metadata (default vectorFileMetadata(encoder)); the precision is added here. */
+    metadata?: VectorFileMetadata;
+    /** --reuse, read and checked against the encoder (runEncode does both). */
+    reuseTable?: ReuseTable;
+  },
 ): Promise<EncodeToFileResult> {
   const format = encodeOutputFormat(options.output, options.format);
   const precision = options.precision ?? 'float32';
@@ -214,14 +273,18 @@ export async function encodeToVectorFile(
   let writer: VectorWriter | undefined;
   let quantizer: VectorQuantizer | undefined;
   let calibration = needsRanges(precision) ? options.calibrationSource : undefined;
+  const {reuseTable} = options;
+  const writesHashes = reuseTable !== undefined || options.textHash === true;
+  const keepColumns = options.keepColumns ?? [];
+  let reused = 0;
   const open = async (ranges: QuantizationRanges | undefined): Promise<VectorWriter> => {
     quantizer = precision === 'float32' ? undefined : new VectorQuantizer(precision, encoder.dimension, ranges);
     return openVectorWriter(options.output, {
       format,
       dimension: encoder.dimension,
       idType: options.idColumn ? 'string' : 'int',
-      fieldNames: options.keepColumns ?? [],
-      metadata: {...vectorFileMetadata(encoder), 'sbertkit.precision': precision},
+      fieldNames: writesHashes ? [...keepColumns, TEXT_HASH_COLUMN] : keepColumns,
+      metadata: {...(options.metadata ?? vectorFileMetadata(encoder)), 'sbertkit.precision': precision},
       stdout: options.stdout,
       quantizer,
       calibration,
@@ -232,10 +295,20 @@ export async function encodeToVectorFile(
     // Rows held back only while int8/uint8 ranges are still being measured; otherwise each chunk is
     // handed to the writer as it comes (text formats write it at once, columnar ones fill row groups).
     let pending: VectorRecord[] = [];
-    for await (const embedded of encoder.embedStream(source.records, {onBatch: options.onBatch, eager: options.streaming ?? true})) {
+    const records = writesHashes ? withTextHashes(source.records) : source.records;
+    const streamOptions = {onBatch: options.onBatch, eager: options.streaming ?? true};
+    const chunks: AsyncIterable<MergedChunk<TextRecord>> =
+      reuseTable === undefined
+        ? plainChunks(encoder.embedStream(records, streamOptions))
+        : embedStreamReusing(encoder, records, (record) => reuseTable.vectorOf(record.fields[TEXT_HASH_COLUMN] as string), streamOptions);
+    for await (const embedded of chunks) {
       addStats(stats, embedded.stats);
+      if (embedded.reused > 0) {
+        reused += embedded.reused;
+        options.onBatch?.(embedded.reused);
+      }
       embedded.records.forEach((record, i) => {
-        const vector = embedded.vectors.row(i);
+        const vector = embedded.vectors[i]!;
         if (writer === undefined && tracker!.rows < calibrationRows) tracker!.add(vector);
         pending.push({id: record.id, vector, fields: record.fields, origin: {file: source.file, line: record.line}});
       });
@@ -256,7 +329,7 @@ export async function encodeToVectorFile(
     if (pending.length > 0 && !writer.closed) await writer.write(pending);
     const stoppedEarly = writer.closed;
     await writer.commit();
-    return {format, stats, stoppedEarly, ...(calibration !== undefined ? {calibration} : {}), clipped: quantizer?.clipped ?? 0};
+    return {format, stats, stoppedEarly, ...(calibration !== undefined ? {calibration} : {}), clipped: quantizer?.clipped ?? 0, reused};
   } catch (error) {
     await writer?.abort();
     throw locateOverflow(error, source.file);
@@ -265,12 +338,26 @@ export async function encodeToVectorFile(
   }
 }
 
+/** Each record with the sha256 of its text among its fields, where the writer finds the text_sha256 column. */
+async function* withTextHashes(records: AsyncIterable<TextRecord>): AsyncGenerator<TextRecord> {
+  for await (const record of records) yield {...record, fields: {...record.fields, [TEXT_HASH_COLUMN]: textHash(record.text)}};
+}
+
+/** embedStream's chunks in the shape of the reusing stream's (no row reused). */
+async function* plainChunks(chunks: AsyncIterable<{records: TextRecord[]; vectors: VectorMatrix; stats: EncodeStats}>): AsyncGenerator<MergedChunk<TextRecord>> {
+  for await (const chunk of chunks) yield {records: chunk.records, vectors: chunk.records.map((_, i) => chunk.vectors.row(i)), stats: chunk.stats, reused: 0};
+}
+
 /** A known precision; --calibration and --calibration-rows only mean something for int8/uint8. */
 function checkPrecisionOptions(options: EncodeOptions): void {
   const precision = options.precision ?? 'float32';
   if (!PRECISIONS.includes(precision)) throw new SbertkitError(`unknown precision '${precision}'; use ${PRECISIONS.join(', ')}`, {exitCode: EXIT.BAD_INPUT});
   if (options.calibrationRows !== undefined && (!Number.isInteger(options.calibrationRows) || options.calibrationRows < 1)) {
     throw new SbertkitError(`--calibration-rows must be a positive integer, got ${options.calibrationRows}`, {exitCode: EXIT.BAD_INPUT});
+  }
+  if (options.reuse !== undefined && needsRanges(precision)) {
+    // A reused row's integers mean something only with OLD's ranges, and a new run measures its own.
+    throw new SbertkitError(`--reuse does not work with --precision ${precision} (each file has its own ranges); use float32, float16, binary or ubinary`, {field: '--reuse', exitCode: EXIT.BAD_INPUT});
   }
   if (needsRanges(precision)) return;
   for (const [flag, value] of [['--calibration', options.calibration], ['--calibration-rows', options.calibrationRows]] as const) {

@@ -49,6 +49,8 @@ export interface PartSettings {
   precision: string;
   calibration: string | null;
   calibration_rows: number | null;
+  /** The part has a text_sha256 column (--text-hash, --reuse); absent when it has not. */
+  text_hash?: true;
 }
 
 export interface PartManifest {
@@ -118,9 +120,11 @@ export async function partDifferences(manifest: PartManifest, expected: PartExpe
   if (manifest.shard.index !== expected.shard.index || manifest.shard.count !== expected.shard.count) {
     reasons.push(`the manifest is for part ${manifest.shard.index}/${manifest.shard.count}`);
   }
-  for (const [key, value] of Object.entries(expected.settings)) {
-    const before = (manifest.settings as unknown as Record<string, unknown>)[key];
-    if (JSON.stringify(before) !== JSON.stringify(value)) reasons.push(`${key} changed`);
+  // Keys of either side: a setting recorded only when on (text_hash) differs when one side lacks it.
+  const before = manifest.settings as unknown as Record<string, unknown>;
+  const now = expected.settings as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(now), ...Object.keys(before)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(now[key])) reasons.push(`${key} changed`);
   }
   const size = await stat(expected.partPath).then((s) => s.size, () => undefined);
   if (size === undefined) reasons.push('the part file is missing');
