@@ -75,7 +75,7 @@ async function copyKeptVectors(source: VectorSource, input: VectorInput, decisio
 }
 
 /** The quantizer that stores vectors as the file's metadata says they were stored; undefined for float32. */
-function storedQuantizer(metadata: VectorFileMetadata, dimension: number, file: string): VectorQuantizer | undefined {
+export function storedQuantizer(metadata: VectorFileMetadata, dimension: number, file: string): VectorQuantizer | undefined {
   const precision = metadata[PRECISION_KEY] as Precision | undefined;
   if (precision === undefined || precision === 'float32') return undefined;
   const layout = storedLayout(metadata, storedElement(precision), undefined, file, EMBEDDING_COLUMN);
