@@ -15,7 +15,7 @@ import {normalizeText} from '../../src/algorithms/dedupe/normalize.js';
 import {openVectorWriter} from '../../src/io/vectors/write-vectors.js';
 import {readVectorMatrix} from '../../src/io/vectors/read-vectors.js';
 import {cosine, naiveDedupe, type RefDecision} from '../algorithms/dedupe-reference.js';
-import {plantedGroups} from '../algorithms/cluster-reference.js';
+import {mulberry32} from '../helpers/prng.js';
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
@@ -171,9 +171,19 @@ describe('sbertkit dedupe plan/assign/bucket/merge', () => {
     assert.deepEqual(mapTriples(s.map), want.map);
   });
 
-  test('planted groups in plain .arrow parts: many buckets with a few probes find every pair, whatever the shards; single-machine --buckets agrees', async () => {
-    const vectors = plantedGroups(7, 16, 12, 14, 60, 0.08);
-    const partsDir = path('planted');
+  test('rows on a circle, cut into 12 arcs: one probe misses the pairs across each cut, two find every pair, whatever the shards; single-machine --buckets agrees', async () => {
+    // 180 rows about 2 degrees apart on a circle (1.4 to 2.6: no two neighbours tie), shuffled: each
+    // row's near duplicates are its two neighbours on the circle, so every cut k-means makes between
+    // buckets splits such pairs.
+    const rand = mulberry32(11);
+    const degree = Math.PI / 180;
+    const angles = Array.from({length: 180}, (_, i) => (2 * i + 0.6 * (rand() - 0.5)) * degree);
+    for (let i = angles.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [angles[i], angles[j]] = [angles[j]!, angles[i]!];
+    }
+    const vectors = angles.map((a) => Float32Array.from({length: 16}, (_, k) => (k === 0 ? Math.cos(a) : k === 1 ? Math.sin(a) : k === 2 ? 0.5 : 0)));
+    const partsDir = path('circle');
     await mkdir(partsDir);
     const sizes = [50, 0, 60, vectors.length - 110];
     let at = 0;
@@ -181,27 +191,32 @@ describe('sbertkit dedupe plan/assign/bucket/merge', () => {
     for (const [p, size] of sizes.entries()) {
       const file = `p${p}.arrow`;
       files.push(file);
-      const writer = await openVectorWriter(join(partsDir, file), {format: 'arrow', dimension: 16, idType: 'string', fieldNames: ['text'], metadata: {'sbertkit.model': 'planted'}});
+      const writer = await openVectorWriter(join(partsDir, file), {format: 'arrow', dimension: 16, idType: 'string', fieldNames: ['text'], metadata: {'sbertkit.model': 'circle'}});
       await writer.write(vectors.slice(at, at + size).map((v, i) => ({id: `v${at + i}`, vector: v, fields: {text: `row ${at + i}`}})));
       await writer.commit();
       at += size;
     }
     const corpus = await readParts(partsDir, files);
     assert.equal(corpus.ids.length, vectors.length);
-    const threshold = 0.9;
+    // Neighbours 2.6 degrees apart score 0.99918, 3.4 degrees apart (two steps) 0.99859.
+    const threshold = 0.999;
+    const naivePairs = corpus.vectors.reduce((sum, a, i) => sum + corpus.vectors.filter((b, j) => j !== i && cosine(a, b) >= threshold).length, 0);
+    assert.equal(naivePairs, 2 * vectors.length);
     const want = expectedFrom(corpus, naiveDedupe(corpus.vectors, corpus.texts, corpus.vectors.map((_, i) => i), threshold));
-    assert.ok(want.map.length > 50, `${want.map.length} planted drops`);
 
-    const a = await staged(partsDir, ['--threshold', '0.9', '--buckets', '12', '--probes', '3'], 1);
-    const b = await staged(partsDir, ['--threshold', '0.9', '--buckets', '12', '--probes', '3'], 3, 5);
+    const oneProbe = await staged(partsDir, ['--threshold', String(threshold), '--buckets', '12', '--probes', '1'], 1);
+    assert.ok(oneProbe.result.pairs < naivePairs, `one probe: ${oneProbe.result.pairs} of ${naivePairs} pairs (the cut splits some)`);
+    const a = await staged(partsDir, ['--threshold', String(threshold), '--buckets', '12', '--probes', '2'], 1);
+    const b = await staged(partsDir, ['--threshold', String(threshold), '--buckets', '12', '--probes', '2'], 3, 5);
     for (const s of [a, b]) {
+      assert.equal(s.result.pairs, naivePairs);
       assert.deepEqual(s.kept, want.kept);
       assert.deepEqual(mapTriples(s.map), want.map);
       assert.equal(s.result.buckets, 12);
     }
     const single = await wholeFile(corpus);
     const singleMap = path('single-map.jsonl');
-    const r = await sbk(['dedupe', single, '--vectors', '--buckets', '12', '--probes', '3', '--threshold', '0.9', '-o', path('single.jsonl'), '--duplicates', singleMap]);
+    const r = await sbk(['dedupe', single, '--vectors', '--buckets', '12', '--probes', '2', '--threshold', String(threshold), '-o', path('single.jsonl'), '--duplicates', singleMap]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.result.backend, 'bucketed');
     assert.deepEqual(mapTriples(await readJsonl<MapRow>(singleMap)), mapTriples(a.map));
