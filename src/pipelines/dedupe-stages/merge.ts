@@ -22,7 +22,7 @@ import type {RowId} from '../../vectors/matrix.js';
 import {secondsSince, type PipelineServices} from '../context.js';
 import {storedQuantizer, writeDuplicatesMap} from '../dedupe/outputs.js';
 import {checkPartsUnchanged, partPath} from './parts.js';
-import {binMatches, BUCKET_FORMAT, bucketName, bucketsDir, readAssignment, readBytes, readJson, readPlan, type BucketMarker, type DedupePlan} from './work-folder.js';
+import {bucketsDir, missingBuckets, readAssignment, readBytes, readPlan, type BucketMarker, type DedupePlan} from './work-folder.js';
 
 export interface DedupeMergeOptions {
   work: string;
@@ -130,14 +130,7 @@ export async function runDedupeMerge(options: DedupeMergeOptions, services: Pipe
 
 /** Every bucket's marker under the current plan and assignment, or one line naming the missing ones. */
 async function finishedBuckets(work: string, plan: DedupePlan, assignId: string): Promise<BucketMarker[]> {
-  const dir = bucketsDir(work);
-  const markers: BucketMarker[] = [];
-  const missing: number[] = [];
-  for (let b = 0; b < plan.buckets; b++) {
-    const marker = await readJson<BucketMarker>(join(dir, `${bucketName(b)}.json`), BUCKET_FORMAT);
-    if (marker === undefined || marker.plan_id !== plan.plan_id || marker.assign_id !== assignId || !(await binMatches(dir, marker))) missing.push(b);
-    else markers.push(marker);
-  }
+  const {missing, markers} = await missingBuckets(work, plan, assignId);
   if (missing.length > 0) {
     throw new SbertkitError(
       `dedupe bucket is not finished: ${missing.length} of ${plan.buckets} buckets are missing or stale (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}); run dedupe bucket WORK --bucket B for them`,

@@ -217,3 +217,27 @@ export async function readAssignment(work: string, plan: DedupePlan): Promise<As
   markers.sort((a, b) => a.shard.count - b.shard.count || a.shard.index - b.shard.index);
   return {markers, assign_id: sha256Hex(JSON.stringify(markers))};
 }
+
+/** Shards i of an N-way assign whose marker is not current for this plan (the ones still to run). */
+export async function missingAssignShards(work: string, plan: DedupePlan, count: number): Promise<number[]> {
+  const dir = assignDir(work);
+  const missing: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const marker = await readJson<AssignMarker>(join(dir, `${assignName(i, count)}.json`), ASSIGN_FORMAT);
+    if (marker === undefined || marker.plan_id !== plan.plan_id || !(await binMatches(dir, marker))) missing.push(i);
+  }
+  return missing;
+}
+
+/** Buckets whose marker is not current for this plan and assignment (the ones still to search). */
+export async function missingBuckets(work: string, plan: DedupePlan, assignId: string): Promise<{missing: number[]; markers: BucketMarker[]}> {
+  const dir = bucketsDir(work);
+  const markers: BucketMarker[] = [];
+  const missing: number[] = [];
+  for (let b = 0; b < plan.buckets; b++) {
+    const marker = await readJson<BucketMarker>(join(dir, `${bucketName(b)}.json`), BUCKET_FORMAT);
+    if (marker === undefined || marker.plan_id !== plan.plan_id || marker.assign_id !== assignId || !(await binMatches(dir, marker))) missing.push(b);
+    else markers.push(marker);
+  }
+  return {missing, markers};
+}
