@@ -40,13 +40,18 @@ class Grow<T extends Int32Array | Float32Array> {
   length = 0;
   constructor(private data: T) {}
   push(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.data.length) {
-      const bigger = new (this.data.constructor as new (n: number) => T)(Math.max(16, 2 * (this.length + values.length)));
-      bigger.set(this.data.subarray(0, this.length));
-      this.data = bigger;
-    }
+    if (this.length + values.length > this.data.length) this.grow(values.length);
     this.data.set(values, this.length);
     this.length += values.length;
+  }
+  private grow(more: number): void {
+    const bigger = new (this.data.constructor as new (n: number) => T)(Math.max(16, 2 * (this.length + more)));
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
+  pushOne(value: number): void {
+    if (this.length === this.data.length) this.grow(1);
+    this.data[this.length++] = value;
   }
   view(): T {
     return this.data.subarray(0, this.length) as T;
@@ -105,8 +110,8 @@ export async function runDedupeAssign(options: DedupeAssignOptions, services: Pi
             const global = row + keep[j]!;
             const {indices} = nearest.row(j);
             indices.forEach((b, probe) => {
-              rowsOf[b]!.push([global]);
-              primaryOf[b]!.push([probe === 0 ? 1 : 0]);
+              rowsOf[b]!.pushOne(global);
+              primaryOf[b]!.pushOne(probe === 0 ? 1 : 0);
               vectorsOf[b]!.push(unit.row(j));
             });
           }
