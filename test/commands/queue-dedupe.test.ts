@@ -44,7 +44,7 @@ describe('sbertkit queue submit dedupe (real redis-server)', {skip: REDIS_SKIP},
     }
   });
 
-  test('two workers run plan, assign, bucket and merge jobs; the result equals dedupe --exact; a re-submit adds nothing', async () => {
+  test('two workers run plan, assign, bucket and merge jobs; the result equals dedupe --exact; a re-submit adds nothing; a child failing for good fails the submit with its line', async () => {
     const base = ['the cat sat on the mat', 'dogs run in the park', 'rain is expected today', 'books about the sea', 'trains leave at noon'];
     const rows = Array.from({length: 40}, (_, i) => ({id: `doc-${i}`, text: i % 6 === 2 ? base[i % 5]!.toUpperCase() : `${base[i % 5]} ${i % 3 === 0 ? '' : i}`.trim()}));
     const csv = join(dir, 'corpus.csv');
@@ -90,5 +90,16 @@ describe('sbertkit queue submit dedupe (real redis-server)', {skip: REDIS_SKIP},
     const again = await runCli(args, {env: {SBERTKIT_REDIS_URL: url}});
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as {result: {state: string}}).result.state, 'already submitted');
+
+    // A part whose manifest miscounts its rows: its assign job fails for good (bad input), which
+    // fails the parent, and --wait exits 2 with the part's line.
+    const manifestPath = join(parts, 'part-1-of-3.arrow.manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as {rows: number};
+    manifest.rows += 1;
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const bad = await runCli([...args.slice(0, 5), join(dir, 'work-bad'), ...args.slice(6).filter((a) => a !== '--json')], {env: {SBERTKIT_REDIS_URL: url}});
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /failed: .*part-1-of-3\.arrow.*the plan counted/);
+    assert.equal(bad.stderr.trim().split('\n').filter((l) => l.startsWith('sbertkit ')).length, 1, bad.stderr);
   });
 });

@@ -110,7 +110,8 @@ export async function runSubmitDedupe(options: SubmitDedupeOptions, services: Pi
       if (now === 'completed' || now === 'failed') {
         const job = (await handle.queue.getJob(jobId)) as Job;
         if (now === 'failed') {
-          throw new SbertkitError(`dedupe ${submission} failed: ${job.failedReason}`, {exitCode: failureExitCode(job.failedReason ?? '')});
+          const reason = await failedChildReason(handle.queue, job.failedReason ?? 'unknown failure');
+          throw new SbertkitError(`dedupe ${submission} failed: ${reason}`, {exitCode: failureExitCode(reason)});
         }
         const value = job.returnvalue as {rows: number; kept: number};
         return {...base, waited: true, rows: value.rows, kept: value.kept, seconds: secondsSince(started)};
@@ -123,6 +124,18 @@ export async function runSubmitDedupe(options: SubmitDedupeOptions, services: Pi
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A parent failed by its child (failParentOnFailure) says only "child <queue key>:<id> failed": the
+ * child's own reason, with its exit code, is what the user needs.
+ */
+async function failedChildReason(queue: import('bullmq').Queue, reason: string): Promise<string> {
+  const match = /child (\S+) failed/.exec(reason);
+  if (match === null) return reason;
+  const id = match[1]!.slice(match[1]!.lastIndexOf(':') + 1);
+  const child = (await queue.getJob(id)) as Job | undefined | null;
+  return child?.failedReason ? `${id}: ${child.failedReason}` : reason;
 }
 
 export function submitDedupeSummary(r: SubmitDedupeResult): string {
