@@ -177,19 +177,15 @@ interface BucketSplit {
 }
 
 /** Rows sampled to fit the centroids: enough per bucket for k-means, far fewer than a million. */
-const SAMPLE_PER_BUCKET = 40;
+export const SAMPLE_PER_BUCKET = 40;
 
 async function bucketRows(unit: VectorMatrix, buckets: number, probes: number, seed: number, threads: number | undefined, searcher: ProductSearcher): Promise<BucketSplit> {
   const n = unit.rows;
-  const d = unit.dimension;
   const sampleSize = Math.min(n, buckets * SAMPLE_PER_BUCKET);
   const sampleRows = seededSample(n, sampleSize, mulberry32(seed));
   const sample = sampleSize === n ? unit : unit.pick(sampleRows);
-  const fit = await sphericalKMeans(sample, {k: buckets, seed, maxIter: 10, threads, initial: kMeansPlusPlus(sample, buckets, seed)});
-  const count = fit.clusters.length === 0 ? 1 : buckets;
-  // Centroids: the normalized mean of each fitted cluster's rows (a bucket nobody joined stays zero).
-  const centroids = updateCentroids(sample, fit.assignment, new Float32Array(count * d));
-  const centroidMatrix = new VectorMatrix(Array.from({length: count}, (_, c) => c), d, centroids);
+  const centroidMatrix = await fitBucketCentroids(sample, buckets, seed, threads);
+  const count = centroidMatrix.rows;
   const nearest = new TopK(n, Math.min(probes, count));
   await searcher.searchInto(nearest, unit, centroidMatrix);
   const probesPerRow = nearest.k;
@@ -201,6 +197,40 @@ async function bucketRows(unit: VectorMatrix, buckets: number, probes: number, s
   const members = new Int32Array(n);
   for (let r = 0; r < n; r++) members[fill[nearest.indices[r * probesPerRow]!]!++] = r;
   return {count, probes: nearest.indices, probesPerRow, start, members, size};
+}
+
+/**
+ * The bucket centroids fitted on a sample of unit rows: spherical k-means (k-means++ start, 10
+ * rounds), each centroid the normalized mean of its cluster's rows (a bucket nobody joined stays
+ * zero). One bucket when the sample is empty. Shared with `dedupe plan`, so the staged dedupe cuts
+ * its buckets by the same rule as the single-machine bucketed search.
+ */
+export async function fitBucketCentroids(sample: VectorMatrix, buckets: number, seed: number, threads?: number): Promise<VectorMatrix> {
+  const d = sample.dimension;
+  const fit = await sphericalKMeans(sample, {k: buckets, seed, maxIter: 10, threads, initial: kMeansPlusPlus(sample, buckets, seed)});
+  const count = fit.clusters.length === 0 ? 1 : buckets;
+  const centroids = updateCentroids(sample, fit.assignment, new Float32Array(count * d));
+  return new VectorMatrix(Array.from({length: count}, (_, c) => c), d, centroids);
+}
+
+/**
+ * Each query's neighbours among `corpus` rows at or above `threshold`, complete (the exact
+ * backend's completion loop): what one bucket of the staged dedupe computes. selfRows[i] is query
+ * i's own row in the corpus (-1: none), never its own neighbour. Both sets must be unit rows.
+ */
+export async function thresholdListsAgainst(queries: VectorMatrix, corpus: VectorMatrix, selfRows: Int32Array, threshold: number, threads?: number): Promise<NeighbourLists> {
+  const searcher = await ProductSearcher.create(false, threads);
+  try {
+    const pass: Pass = async (rows, k, onProducts) => {
+      const top = new TopK(rows.length, k);
+      const whole = rows.length === queries.rows;
+      await searcher.searchInto(top, whole ? queries : queries.pick(rows), corpus, {selfRows: whole ? selfRows : Int32Array.from(rows, (r) => selfRows[r]!), onProgress: (done) => onProducts(done)});
+      return top;
+    };
+    return await completeLists(queries.rows, NEIGHBOUR_DEFAULTS.k, corpus.rows, threshold, pass, queries.rows * corpus.rows);
+  } finally {
+    await searcher.release();
+  }
 }
 
 /** The given rows against the members of their probed buckets, bucket by bucket. */

@@ -12,6 +12,16 @@ export function normalizeText(text: string): string {
   return text.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC').replace(/\s+/gu, ' ').trim();
 }
 
+/**
+ * The exact-stage keys of a column of texts: a row with no text (a vector file's absent or null cell)
+ * has no key, so it is nobody's exact duplicate and is compared by its vector; a real empty string
+ * has the key ''. No text column at all: no row has a key.
+ */
+export function exactKeys(texts: readonly (string | undefined)[] | undefined, rows: number): (string | undefined)[] {
+  if (texts === undefined) return new Array<string | undefined>(rows).fill(undefined);
+  return texts.map((t) => (typeof t === 'string' ? normalizeText(t) : undefined));
+}
+
 /** Length in Unicode code points (what --keep longest/shortest compares), not UTF-16 units. */
 export function codePointLength(text: string): number {
   let n = 0;

@@ -16,8 +16,18 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** Command ids (space-separated) within a distance of a third of the typed length, nearest first. */
+/**
+ * Command ids (space-separated) within a distance of a third of the typed length, nearest first.
+ * Ids of as many words as typed come first: 'dedup' means 'dedupe', not its subcommands
+ * ('dedupe plan' also starts with 'dedup'); the others only when none of those is near.
+ */
 export function suggestCommands(typed: string, ids: readonly string[]): string[] {
+  const words = typed.split(' ').length;
+  const sameLength = nearIds(typed, ids.filter((id) => id.split(' ').length === words));
+  return sameLength.length > 0 ? sameLength : nearIds(typed, ids);
+}
+
+function nearIds(typed: string, ids: readonly string[]): string[] {
   const limit = Math.max(2, Math.floor(typed.length / 3));
   return ids
     .map((id) => ({id, distance: Math.min(editDistance(typed, id), id.startsWith(typed) && typed.length >= 3 ? 1 : Infinity)}))

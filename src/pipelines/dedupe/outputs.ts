@@ -12,7 +12,7 @@ import {copyLines} from '../../io/text/copy-lines.js';
 import {writeTextOutput} from '../../io/output/write-text.js';
 import {openVectors, type VectorSource} from '../../io/vectors/read-vectors.js';
 import {CALIBRATION_KEY, PRECISION_KEY, storedLayout} from '../../io/vectors/precision-metadata.js';
-import {EMBEDDING_COLUMN, type VectorFileMetadata, type VectorRecord} from '../../io/vectors/types.js';
+import {EMBEDDING_COLUMN, type VectorBatch, type VectorFileMetadata, type VectorRecord} from '../../io/vectors/types.js';
 import {storedElement, VectorQuantizer, type Precision} from '../../vectors/quantize.js';
 import {openVectorWriter} from '../../io/vectors/write-vectors.js';
 import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
@@ -56,14 +56,8 @@ async function copyKeptVectors(source: VectorSource, input: VectorInput, decisio
     let row = 0;
     for await (const batch of source.batches) {
       if (writer.closed) break;
-      const records: VectorRecord[] = [];
-      for (let i = 0; i < batch.vectors.rows; i++, row++) {
-        if (decisions.reason[row] !== KEPT) continue;
-        const fields: Record<string, KeptValue> = {};
-        for (const [name, cells] of Object.entries(batch.fields)) if (cells[i] !== undefined) fields[name] = cells[i]!;
-        records.push({id: batch.vectors.ids[i]!, vector: batch.vectors.row(i), fields});
-      }
-      await writer.write(records);
+      await writer.write(keptRecords(batch, decisions, row));
+      row += batch.vectors.rows;
     }
     const stopped = writer.closed;
     await writer.commit();
@@ -74,8 +68,20 @@ async function copyKeptVectors(source: VectorSource, input: VectorInput, decisio
   }
 }
 
+/** The rows of a batch that the decisions keep (the batch's first row is row `first`), with their columns. */
+export function keptRecords(batch: VectorBatch, decisions: DedupeDecisions, first: number): VectorRecord[] {
+  const records: VectorRecord[] = [];
+  for (let i = 0; i < batch.vectors.rows; i++) {
+    if (decisions.reason[first + i] !== KEPT) continue;
+    const fields: Record<string, KeptValue> = {};
+    for (const [name, cells] of Object.entries(batch.fields)) if (cells[i] !== undefined) fields[name] = cells[i]!;
+    records.push({id: batch.vectors.ids[i]!, vector: batch.vectors.row(i), fields});
+  }
+  return records;
+}
+
 /** The quantizer that stores vectors as the file's metadata says they were stored; undefined for float32. */
-function storedQuantizer(metadata: VectorFileMetadata, dimension: number, file: string): VectorQuantizer | undefined {
+export function storedQuantizer(metadata: VectorFileMetadata, dimension: number, file: string): VectorQuantizer | undefined {
   const precision = metadata[PRECISION_KEY] as Precision | undefined;
   if (precision === undefined || precision === 'float32') return undefined;
   const layout = storedLayout(metadata, storedElement(precision), undefined, file, EMBEDDING_COLUMN);

@@ -6,7 +6,7 @@
  * counted from the same neighbour lists and nothing is written.
  */
 import {decide, exactRepresentatives, keepOrder, type DedupeCounts, type DedupeInputs} from '../../algorithms/dedupe/decide.js';
-import {normalizeText} from '../../algorithms/dedupe/normalize.js';
+import {exactKeys} from '../../algorithms/dedupe/normalize.js';
 import {nearNeighbours, sampleRecall, type NeighbourBackend, type NeighbourLists} from '../../algorithms/neighbour-lists.js';
 import {addStats, emptyStats, type SentenceEncoder} from '../../encoder/types.js';
 import {EXIT, SbertkitError} from '../../errors.js';
@@ -63,9 +63,7 @@ async function dedupeLoaded(input: DedupeInput, options: DedupeOptions, services
   if (texts === undefined) services.warn(`${input.file} has no '${options.textColumn ?? 'text'}' column: no exact stage, rows are compared by their vectors only`);
 
   const order = keepOrder(n, options.keep, texts);
-  // A row with no text (a vector file's absent or null cell) has no exact key: it is nobody's exact
-  // duplicate and is compared by its vector. Only a real empty string is the empty text.
-  const keys = texts === undefined ? new Array<string | undefined>(n).fill(undefined) : texts.map((t) => (typeof t === 'string' ? normalizeText(t) : undefined));
+  const keys = exactKeys(texts, n);
   const representative = exactRepresentatives(keys, order);
   // Stage 2 compares the representatives that have something to compare (an empty text has no meaning).
   const semanticRows = options.exactOnly ? new Int32Array(0) : Int32Array.from(rowsWhere(n, (r) => representative[r] === r && keys[r] !== ''));

@@ -10,11 +10,13 @@ import {SbertkitError, EXIT} from '../../errors.js';
 import type {SentenceEncoder} from '../../encoder/types.js';
 import {onSignalExit} from '../../signal-exit.js';
 import {DEFAULT_QUEUE, loadBullmq, openWorker} from '../../queue/connection.js';
+import type {DedupeJobData, DedupeStageJobData} from '../../queue/dedupe-jobs.js';
 import type {EncodeJobData, JobModel} from '../../queue/encode-jobs.js';
 import {failureReason, isPermanent, MAX_STALLED} from '../../queue/job-policy.js';
 import {parseRedisUrl, scrub} from '../../queue/redis-url.js';
 import type {PipelineServices} from '../context.js';
 import {runEncodeShard} from '../encode-shard.js';
+import {processDedupeParent, processDedupeStage, type DedupeJobResult, type DedupeStageJobResult} from './dedupe-flow.js';
 
 export interface QueueWorkerOptions {
   redis: string;
@@ -53,12 +55,47 @@ export async function runQueueWorker(options: QueueWorkerOptions, context: Queue
   const target = parseRedisUrl(options.redis);
   const queueName = options.queue ?? DEFAULT_QUEUE;
   const {services} = context;
-  const {UnrecoverableError} = await loadBullmq();
+  const {UnrecoverableError, WaitingChildrenError} = await loadBullmq();
   const counts = {completed: 0, failed: 0};
 
-  const processor = async (job: Job<EncodeJobData>): Promise<EncodeJobResult> => {
+  /** A failed job's error as BullMQ should see it: permanent (bad input, model) or retried. */
+  const failed = (error: unknown, job: Job, label: string): Error => {
+    const exitCode = error instanceof SbertkitError ? error.exitCode : 70;
+    const line = scrub(error instanceof SbertkitError ? error.toLine() : error instanceof Error ? error.message : String(error), target);
+    const reason = failureReason(line, exitCode);
+    const permanent = isPermanent(exitCode);
+    const attempt = job.attemptsMade + 1;
+    const last = permanent || attempt >= (job.opts.attempts ?? 1);
+    if (last) counts.failed++;
+    services.status(`${label}: failed${last ? '' : `, will retry (attempt ${attempt} of ${job.opts.attempts})`}: ${reason}`);
+    return permanent ? new UnrecoverableError(reason) : new Error(reason);
+  };
+  const quiet = {...services, progress: () => ({increment() {}, stop() {}})};
+
+  const dedupeProcessor = async (job: Job<DedupeJobData | DedupeStageJobData>, token: string | undefined): Promise<DedupeJobResult | DedupeStageJobResult> => {
     const data = job.data;
-    if (data.kind !== 'encode') throw new UnrecoverableError(failureReason(`job ${job.id}: unknown kind '${String(data.kind)}'`, EXIT.BAD_INPUT));
+    const label = data.kind === 'dedupe' ? `dedupe (${data.submission})` : `${data.kind === 'dedupe-assign' ? `dedupe assign shard ${data.index}/${data.count}` : `dedupe bucket ${data.index} of ${data.count}`} (${data.submission})`;
+    try {
+      if (data.kind === 'dedupe') {
+        const result = await processDedupeParent(job as Job<DedupeJobData>, token, target, queueName, quiet);
+        counts.completed++;
+        services.status(`${label}: kept ${result.kept} of ${result.rows} rows -> ${result.output}`);
+        return result;
+      }
+      const result = await processDedupeStage(data, quiet);
+      counts.completed++;
+      services.status(`${label}: ${result.skipped ? 'already done' : 'done'}`);
+      return result;
+    } catch (error) {
+      if (error instanceof WaitingChildrenError) throw error;
+      throw failed(error, job, label);
+    }
+  };
+
+  const processor = async (job: Job<EncodeJobData>, token?: string): Promise<EncodeJobResult | DedupeJobResult | DedupeStageJobResult> => {
+    const data = job.data as EncodeJobData | DedupeJobData | DedupeStageJobData;
+    if (data.kind === 'dedupe' || data.kind === 'dedupe-assign' || data.kind === 'dedupe-bucket') return dedupeProcessor(job as unknown as Job<DedupeJobData | DedupeStageJobData>, token);
+    if (data.kind !== 'encode') throw new UnrecoverableError(failureReason(`job ${job.id}: unknown kind '${String((data as {kind: unknown}).kind)}'`, EXIT.BAD_INPUT));
     const part = `part ${data.shard.index}/${data.shard.count} (${data.submission})`;
     try {
       const result = await runEncodeShard(
@@ -78,29 +115,21 @@ export async function runQueueWorker(options: QueueWorkerOptions, context: Queue
           precision: data.settings.precision,
           calibration: data.settings.calibration,
         },
-        {...services, loadEncoder: context.loaderFor(data.model), progress: () => ({increment() {}, stop() {}})},
+        {...quiet, loadEncoder: context.loaderFor(data.model)},
         {inputSha256: data.inputSha256, onnxSha256: data.model.onnxSha256},
       );
       counts.completed++;
       services.status(result.skipped ? `${part}: already complete -> ${data.output}` : `${part}: ${result.rows} texts in ${result.seconds.toFixed(1)} s -> ${data.output}`);
       return {rows: result.rows, skipped: result.skipped, seconds: result.seconds, output: data.output};
     } catch (error) {
-      const exitCode = error instanceof SbertkitError ? error.exitCode : 70;
-      const line = scrub(error instanceof SbertkitError ? error.toLine() : error instanceof Error ? error.message : String(error), target);
-      const reason = failureReason(line, exitCode);
-      const permanent = isPermanent(exitCode);
-      const attempt = job.attemptsMade + 1;
-      const last = permanent || attempt >= (job.opts.attempts ?? 1);
-      if (last) counts.failed++;
-      services.status(`${part}: failed${last ? '' : `, will retry (attempt ${attempt} of ${job.opts.attempts})`}: ${reason}`);
-      throw permanent ? new UnrecoverableError(reason) : new Error(reason);
+      throw failed(error, job, part);
     }
   };
 
   const handle = await openWorker(
     target,
     queueName,
-    processor as (job: Job) => Promise<EncodeJobResult>,
+    processor as (job: Job, token?: string) => Promise<unknown>,
     {
       concurrency: options.concurrency ?? 1,
       lockDuration: options.lockDurationMs ?? 30_000,
