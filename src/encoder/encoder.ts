@@ -12,14 +12,14 @@
  */
 import {availableParallelism} from 'node:os';
 import {EXIT, SbertkitError} from '../errors.js';
-import type {ModelSpec, PoolingMode} from '../models/spec.js';
-import {buildBatchInput} from './batch-input.js';
+import type {ModelSpec} from '../models/spec.js';
+import {packBatch} from './batch-input.js';
 import {planBatches} from './batching.js';
 import {readWindows} from './windows.js';
 import {OnnxSession, type BatchRunner} from './onnx-session.js';
 import {SessionPool} from './session-pool.js';
 import type {Device} from '../onnx/device.js';
-import {l2Normalize, poolTokens} from './pooling.js';
+import {l2Normalize} from './pooling.js';
 import {TextChunker, weightedMean} from './chunking.js';
 import {TextOverflowError} from './overflow-error.js';
 import {resolvePrompt, type ResolvedPrompt} from './prompt.js';
@@ -97,12 +97,12 @@ export class Encoder implements SentenceEncoder {
     try {
       const encoder = new Encoder(spec, tokenizer, session, options);
       // The graph is the authority on the output size (configs can be missing or stale): probe it once.
-      const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
-      encoder.fullDim = probe!.length;
+      const probe = (await encoder.runBatch([tokenizer.tokenize('dimension probe')])).data;
+      encoder.fullDim = probe.length;
       if (encoder.truncateDim !== undefined && encoder.truncateDim > encoder.fullDim) {
         throw new SbertkitError(`truncate_dim ${encoder.truncateDim} is more than the ${encoder.fullDim} dimensions of ${spec.name}`, {exitCode: EXIT.BAD_INPUT});
       }
-      if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe!) - 1) < 1e-4) {
+      if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe) - 1) < 1e-4) {
         // The graph pools and normalizes itself; pretending otherwise would mislabel the output.
         throw new SbertkitError(`${spec.name} normalizes inside its ONNX graph (sentence_embedding output); --no-normalize cannot undo that`, {
           exitCode: EXIT.BAD_INPUT,
@@ -170,10 +170,10 @@ export class Encoder implements SentenceEncoder {
     const lane = async (): Promise<void> => {
       while (next < batches.length && !stopped) {
         const batch = batches[next++]!;
-        const results = await this.runBatch(batch.map((i) => inputs[i]!));
+        const {data} = await this.runBatch(batch.map((i) => inputs[i]!));
         let finished = 0;
         batch.forEach((index, k) => {
-          outputs.set(results[k]!, index * fullDim);
+          outputs.set(data.subarray(k * fullDim, (k + 1) * fullDim), index * fullDim);
           if (--pending[rowOf[index]!]! === 0) finished++;
         });
         if (finished > 0) {
@@ -293,17 +293,13 @@ export class Encoder implements SentenceEncoder {
     return this.normalized ? l2Normalize(truncated) : truncated;
   }
 
-  /** Pads one batch on the right, runs the graph, pools and normalizes. */
-  private async runBatch(texts: TokenizedText[]): Promise<Float32Array[]> {
-    const input = buildBatchInput(texts, this.tokenizer.padId, this.session.wantsTokenTypeIds);
-    const {rows, seqLen} = input;
-    const output = await this.session.run(input);
-    const vectors =
-      output.kind === 'pooled'
-        ? Array.from({length: rows}, (_, r) => output.data.slice(r * output.dim, (r + 1) * output.dim))
-        : poolTokens(output.data, rows, seqLen, output.dim, texts.map((t) => t.ids.length), this.spec.pooling as PoolingMode);
-    if (this.normalized) vectors.forEach(l2Normalize);
-    return vectors;
+  /**
+   * One batch's vectors, [rows, fullDim]. The main thread only packs the ids; padding, the graph,
+   * pooling and normalizing happen where the session runs (a worker thread, above one thread).
+   */
+  private runBatch(texts: TokenizedText[]): Promise<{data: Float32Array; dim: number}> {
+    const tokens = packBatch(texts, this.session.wantsTokenTypeIds);
+    return this.session.embed({tokens, padId: this.tokenizer.padId, pooling: this.spec.pooling, normalize: this.normalized});
   }
 
   async close(): Promise<void> {
