@@ -726,7 +726,8 @@ async function openSbertkit(job: WorkerJob): Promise<Engine> {
 
 /**
  * Re-does what Encoder.embed does, stage by stage, with the same src modules and a fresh session:
- * tokenize, plan, build int64 tensors, ORT run, pool + normalize. Mirrors Encoder.embedWindow/runBatch.
+ * tokenize, plan, build int64 tensors, ORT run, pool + normalize. Mirrors Encoder.embedWindow/runBatch,
+ * sequentially on one thread (the encoder pads, pools and normalizes in its session workers).
  */
 async function profileSbertkit(job: WorkerJob, sentences: string[], maxLength: number): Promise<Profile> {
   const spec = readModelSpec(job.modelDir);
