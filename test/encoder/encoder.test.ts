@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
-import {Encoder, planStages} from '../../src/encoder/encoder.js';
+import {Encoder, LONG_TEXT_TOKENS, planStages} from '../../src/encoder/encoder.js';
 import {SbertkitError} from '../../src/errors.js';
 import type {EncodeStats, EncoderOptions} from '../../src/encoder/types.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
@@ -161,6 +161,40 @@ describe('same text, same vector', () => {
     ]) {
       const other = (await encodeAll(dir, many, options)).vectors;
       assert.ok(maxAbsDiffAll(base, other) <= 1e-5, `options ${JSON.stringify(options)}: ${maxAbsDiffAll(base, other)}`);
+    }
+  });
+
+  test('long texts switch 2 threads from two sessions to one session with 2 intra-op threads, same vectors', async () => {
+    const dir = await folder('long-layout', {config: {...TINY_BERT, maxPosition: 256}, weights: makeBertWeights({...TINY_BERT, maxPosition: 256}), maxSeqLength: 256});
+    // ~200-250 tokens each (the fixture vocabulary splits unknown words into pieces): over LONG_TEXT_TOKENS on average.
+    const long = Array.from({length: 6}, (_, i) => Array.from({length: 90 + 10 * i}, (_, w) => SENTENCES[(w + i) % SENTENCES.length]!.split(' ')[w % 3] ?? 'cat').join(' '));
+    const short = many.slice(0, 20);
+    const results = new Map<string, Float32Array[]>();
+    for (const threads of [1, 2]) {
+      const encoder = await Encoder.load(readModelSpec(dir), {threads});
+      try {
+        assert.equal(encoder.layout, threads === 1 ? 'intra-op' : 'sessions');
+        const {vectors, stats} = await encoder.embed(long);
+        assert.ok(stats.tokens / long.length >= LONG_TEXT_TOKENS, `mean ${stats.tokens / long.length} tokens`);
+        assert.equal(encoder.layout, 'intra-op');
+        assert.equal(encoder.threads, threads);
+        results.set(`long ${threads}`, vectors.toRows());
+        // The choice is made once: later windows keep it.
+        results.set(`short ${threads}`, (await encoder.embed(short)).vectors.toRows());
+      } finally {
+        await encoder.close();
+      }
+    }
+    assert.ok(maxAbsDiffAll(results.get('long 1')!, results.get('long 2')!) <= 1e-5);
+    assert.ok(maxAbsDiffAll(results.get('short 1')!, results.get('short 2')!) <= 1e-5);
+    // Short texts first: the pool stays.
+    const encoder = await Encoder.load(readModelSpec(dir), {threads: 2});
+    try {
+      const first = (await encoder.embed(short)).vectors.toRows();
+      assert.equal(encoder.layout, 'sessions');
+      assert.ok(maxAbsDiffAll(first, results.get('short 1')!) <= 1e-5);
+    } finally {
+      await encoder.close();
     }
   });
 
