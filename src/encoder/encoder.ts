@@ -45,7 +45,7 @@ export const ENCODER_DEFAULTS = {batchSize: 32, maxTokens: 16_384, windowSize: 4
  * to 1/100 of running it through MiniLM-L6 on one core, bench/encode --profile). Not a function of
  * the thread count, so neither are the batches.
  */
-const FIRST_STAGE_BATCHES = 8;
+export const FIRST_STAGE_BATCHES = 8;
 /**
  * Mean tokens per text from which one session with intra-op threads beats one single-threaded session
  * per thread: on 2 cores (quiet box) sessions per core were 1.19x faster at 16 tokens, 1.10x at 64,
