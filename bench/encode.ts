@@ -40,7 +40,7 @@ import {promisify} from 'node:util';
 import {parseArgs} from 'node:util';
 import {buildBatchInput} from '../src/encoder/batch-input.js';
 import {planBatches} from '../src/encoder/batching.js';
-import {ENCODER_DEFAULTS, Encoder} from '../src/encoder/encoder.js';
+import {ENCODER_DEFAULTS, Encoder, FIRST_STAGE_BATCHES, planStages} from '../src/encoder/encoder.js';
 import {loadOrt, OnnxSession} from '../src/encoder/onnx-session.js';
 import {l2Normalize, poolTokens} from '../src/encoder/pooling.js';
 import {TextTokenizer, type TokenizedText} from '../src/encoder/tokenize.js';
@@ -490,8 +490,12 @@ function paddedTokens(lengths: number[]): {sbertkit: number; inputOrder: number}
   let sbertkit = 0;
   for (let start = 0; start < lengths.length; start += ENCODER_DEFAULTS.windowSize) {
     const window = lengths.slice(start, start + ENCODER_DEFAULTS.windowSize);
-    for (const batch of planBatches(window, {batchSize: ENCODER_DEFAULTS.batchSize, maxTokens: ENCODER_DEFAULTS.maxTokens})) {
-      sbertkit += batch.length * Math.max(1, ...batch.map((i) => window[i]!));
+    // As the encoder plans a window: in stages, each length-sorted and batched on its own.
+    for (const [from, to] of planStages(window.length, ENCODER_DEFAULTS.batchSize * FIRST_STAGE_BATCHES)) {
+      const stage = window.slice(from, to);
+      for (const batch of planBatches(stage, {batchSize: ENCODER_DEFAULTS.batchSize, maxTokens: ENCODER_DEFAULTS.maxTokens})) {
+        sbertkit += batch.length * Math.max(1, ...batch.map((i) => stage[i]!));
+      }
     }
   }
   let inputOrder = 0;
@@ -726,7 +730,8 @@ async function openSbertkit(job: WorkerJob): Promise<Engine> {
 
 /**
  * Re-does what Encoder.embed does, stage by stage, with the same src modules and a fresh session:
- * tokenize, plan, build int64 tensors, ORT run, pool + normalize. Mirrors Encoder.embedWindow/runBatch.
+ * tokenize, plan, build int64 tensors, ORT run, pool + normalize. Mirrors Encoder.embedWindow/runBatch,
+ * sequentially on one thread (the encoder pads, pools and normalizes in its session workers).
  */
 async function profileSbertkit(job: WorkerJob, sentences: string[], maxLength: number): Promise<Profile> {
   const spec = readModelSpec(job.modelDir);

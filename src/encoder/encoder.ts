@@ -12,14 +12,14 @@
  */
 import {availableParallelism} from 'node:os';
 import {EXIT, SbertkitError} from '../errors.js';
-import type {ModelSpec, PoolingMode} from '../models/spec.js';
-import {buildBatchInput} from './batch-input.js';
+import type {ModelSpec} from '../models/spec.js';
+import {packBatch} from './batch-input.js';
 import {planBatches} from './batching.js';
 import {readWindows} from './windows.js';
 import {OnnxSession, type BatchRunner} from './onnx-session.js';
 import {SessionPool} from './session-pool.js';
 import type {Device} from '../onnx/device.js';
-import {l2Normalize, poolTokens} from './pooling.js';
+import {l2Normalize} from './pooling.js';
 import {TextChunker, weightedMean} from './chunking.js';
 import {TextOverflowError} from './overflow-error.js';
 import {resolvePrompt, type ResolvedPrompt} from './prompt.js';
@@ -39,7 +39,23 @@ import {
 
 export const ENCODER_DEFAULTS = {batchSize: 32, maxTokens: 16_384, windowSize: 4096} as const;
 
-/** The model inputs of one window of records, and how they map back to rows. */
+/**
+ * The first planning stage of a window holds this many batches: enough model work to keep the workers
+ * busy while the main thread tokenizes the next, twice as large, stage (tokenizing a text costs ~1/20
+ * to 1/100 of running it through MiniLM-L6 on one core, bench/encode --profile). Not a function of
+ * the thread count, so neither are the batches.
+ */
+export const FIRST_STAGE_BATCHES = 8;
+/**
+ * Mean tokens per text from which one session with intra-op threads beats one single-threaded session
+ * per thread: on 2 cores (quiet box) sessions per core were 1.19x faster at 16 tokens, 1.10x at 64,
+ * 1.08x at 128, and 0.89x at 256, so the crossover lies near 200.
+ */
+export const LONG_TEXT_TOKENS = 192;
+/** Texts tokenized between two looks at the event loop (~3-5 ms of tokenizing for short sentences). */
+const TOKENIZE_SLICE = 64;
+
+/** The model inputs of one window of records, and how they map back to rows (filled in stages). */
 interface WindowPlan {
   /** What runs through the model: one input per text, several for a chunked one. */
   inputs: TokenizedText[];
@@ -66,11 +82,13 @@ export class Encoder implements SentenceEncoder {
   private readonly chunker?: TextChunker;
   /** The model's own output size; `dimension` is smaller under truncateDim. */
   private fullDim = 0;
+  /** Set once the first window has had its say on the session layout (chooseLayout). */
+  private layoutChosen = false;
 
   private constructor(
     readonly spec: ModelSpec,
     private readonly tokenizer: TextTokenizer,
-    private readonly session: BatchRunner,
+    private session: BatchRunner,
     options: EncoderOptions,
   ) {
     this.batchSize = positive(options.batchSize, ENCODER_DEFAULTS.batchSize, 'batch size');
@@ -97,12 +115,12 @@ export class Encoder implements SentenceEncoder {
     try {
       const encoder = new Encoder(spec, tokenizer, session, options);
       // The graph is the authority on the output size (configs can be missing or stale): probe it once.
-      const [probe] = await encoder.runBatch([tokenizer.tokenize('dimension probe')]);
-      encoder.fullDim = probe!.length;
+      const probe = (await encoder.runBatch([tokenizer.tokenize('dimension probe')])).data;
+      encoder.fullDim = probe.length;
       if (encoder.truncateDim !== undefined && encoder.truncateDim > encoder.fullDim) {
         throw new SbertkitError(`truncate_dim ${encoder.truncateDim} is more than the ${encoder.fullDim} dimensions of ${spec.name}`, {exitCode: EXIT.BAD_INPUT});
       }
-      if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe!) - 1) < 1e-4) {
+      if (options.normalize === false && session.pooledInGraph && Math.abs(Math.hypot(...probe) - 1) < 1e-4) {
         // The graph pools and normalizes itself; pretending otherwise would mislabel the output.
         throw new SbertkitError(`${spec.name} normalizes inside its ONNX graph (sentence_embedding output); --no-normalize cannot undo that`, {
           exitCode: EXIT.BAD_INPUT,
@@ -121,6 +139,11 @@ export class Encoder implements SentenceEncoder {
 
   get threads(): number {
     return this.session.threads;
+  }
+
+  /** How the ONNX Runtime threads are used: parallel single-threaded sessions, or one session's intra-op threads. */
+  get layout(): 'sessions' | 'intra-op' {
+    return this.session instanceof SessionPool ? 'sessions' : 'intra-op';
   }
 
   get maxSeqLength(): number {
@@ -153,27 +176,46 @@ export class Encoder implements SentenceEncoder {
   /**
    * Tokenizes a window and runs it in length-sorted batches. Yields its vectors in input order: the
    * whole window at once, or (eager) each run of rows as soon as it and every row before it are done.
+   *
+   * Tokenizing overlaps the model runs: the window is planned in stages of doubling size (planStages),
+   * each stage length-sorted and cut into batches on its own, and the workers start on the first
+   * stage's batches while the main thread tokenizes the next (in slices, yielding to the event loop
+   * so finished batches are answered at once). The stages depend only on the window's size, so the
+   * batches, and with them the vectors, are the same on every run.
    */
   private async *embedWindow<R extends {text: string}>(window: R[], offset: number, onBatch: ((rows: number) => void) | undefined, eager: boolean): AsyncGenerator<EmbeddedChunk<R>> {
-    const plan = this.planWindow(window, offset);
+    const plan = emptyPlan();
     const {inputs, first, rowOf} = plan;
     const fullDim = this.fullDim;
-    const outputs = new Float32Array(inputs.length * fullDim);
-    const batches = planBatches(inputs.map((t) => t.ids.length), {batchSize: this.batchSize, maxTokens: this.maxTokens});
-    // Progress counts rows: a chunked row is done when its last window is.
-    const pending = window.map((_, r) => first[r + 1]! - first[r]!);
+    // One input per row unless texts are chunked; grown (before any batch can write there) when they are.
+    let outputs = new Float32Array(window.length * fullDim);
+    // Inputs of each row still to run; -1 while the row is not planned yet. A chunked row is done when its last window is.
+    const pending = new Array<number>(window.length).fill(-1);
+    const queue: number[][] = [];
+    let planned = false;
     // Up to `concurrency` batches in flight; each result lands at its own rows, so order is kept.
     let next = 0;
     let stopped = false;
     let failure: {error: unknown} | undefined;
     let wake: (() => void) | undefined;
+    let idleLanes: Array<() => void> = [];
+    const wakeLanes = (): void => {
+      const waiting = idleLanes;
+      idleLanes = [];
+      waiting.forEach((resume) => resume());
+    };
     const lane = async (): Promise<void> => {
-      while (next < batches.length && !stopped) {
-        const batch = batches[next++]!;
-        const results = await this.runBatch(batch.map((i) => inputs[i]!));
+      while (!stopped) {
+        if (next >= queue.length) {
+          if (planned) return;
+          await new Promise<void>((resume) => idleLanes.push(resume));
+          continue;
+        }
+        const batch = queue[next++]!;
+        const {data} = await this.runBatch(batch.map((i) => inputs[i]!));
         let finished = 0;
         batch.forEach((index, k) => {
-          outputs.set(results[k]!, index * fullDim);
+          outputs.set(data.subarray(k * fullDim, (k + 1) * fullDim), index * fullDim);
           if (--pending[rowOf[index]!]! === 0) finished++;
         });
         if (finished > 0) {
@@ -182,17 +224,45 @@ export class Encoder implements SentenceEncoder {
         }
       }
     };
-    const lanes = Promise.all(Array.from({length: Math.min(this.session.concurrency, batches.length)}, lane)).then(
-      () => undefined,
-      (error: unknown) => {
-        failure ??= {error};
-        stopped = true;
-        wake?.();
-      },
-    );
+    // Started once the first stage is planned: its texts' lengths pick the session layout first.
+    let lanes: Promise<void> | undefined;
+    const startLanes = (): Promise<void> =>
+      Promise.all(Array.from({length: this.session.concurrency}, lane)).then(
+        () => undefined,
+        (error: unknown) => {
+          failure ??= {error};
+          stopped = true;
+          wake?.();
+        },
+      );
     let emitted = 0;
     let ready = 0;
     try {
+      for (const [from, to] of planStages(window.length, this.batchSize * FIRST_STAGE_BATCHES)) {
+        const firstInput = inputs.length;
+        for (let at = from; at < to; at += TOKENIZE_SLICE) {
+          // Let the lanes hand out batches between slices; the first stage has none to hand out yet.
+          if (at > from && queue.length > next) await new Promise<void>((resume) => setImmediate(resume));
+          if (stopped) break;
+          this.planRows(plan, window, at, Math.min(to, at + TOKENIZE_SLICE), offset);
+        }
+        if (stopped) break;
+        if (inputs.length * fullDim > outputs.length) {
+          const grown = new Float32Array(Math.max(inputs.length * fullDim, 2 * outputs.length));
+          grown.set(outputs);
+          outputs = grown;
+        }
+        for (let r = from; r < to; r++) pending[r] = first[r + 1]! - first[r]!;
+        const lengths = inputs.slice(firstInput).map((t) => t.ids.length);
+        for (const batch of planBatches(lengths, {batchSize: this.batchSize, maxTokens: this.maxTokens})) queue.push(batch.map((i) => firstInput + i));
+        if (lanes === undefined) {
+          await this.chooseLayout(lengths);
+          lanes = startLanes();
+        }
+        wakeLanes();
+      }
+      planned = true;
+      wakeLanes();
       while (emitted < window.length) {
         if (failure !== undefined) throw failure.error;
         while (ready < window.length && pending[ready] === 0) ready++;
@@ -205,8 +275,11 @@ export class Encoder implements SentenceEncoder {
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
-      // The consumer may stop early: let batches in flight finish before the session can be closed.
+      // The consumer may stop early, or planning failed: let batches in flight finish before the
+      // session can be closed.
       stopped = true;
+      planned = true;
+      wakeLanes();
       await lanes;
     }
   }
@@ -228,12 +301,13 @@ export class Encoder implements SentenceEncoder {
   }
 
   /**
-   * The model inputs of a window of records: the prompt goes in front of each text, and a text longer
-   * than max_seq_length is truncated, cut into windows, or refused, as the overflow mode says.
+   * Appends the model inputs of records from..to-1 of a window to its plan: the prompt goes in front
+   * of each text, and a text longer than max_seq_length is truncated, cut into windows, or refused,
+   * as the overflow mode says.
    */
-  private planWindow(window: readonly {text: string}[], offset: number): WindowPlan {
-    const plan: WindowPlan = {inputs: [], first: [], weights: [], rowOf: [], rowTokens: [], rowOverflow: []};
-    window.forEach((record, r) => {
+  private planRows(plan: WindowPlan, window: readonly {text: string}[], from: number, to: number, offset: number): void {
+    for (let r = from; r < to; r++) {
+      const record = window[r]!;
       if (typeof record.text !== 'string') throw new SbertkitError(`record ${offset + r} has no text`, {exitCode: EXIT.BAD_INPUT});
       const text = this.prompt.text + record.text;
       const tokens = this.tokenizer.tokenize(text);
@@ -256,7 +330,7 @@ export class Encoder implements SentenceEncoder {
       } else if (tokens.truncated) {
         overflow = 'truncated';
       }
-      plan.first.push(plan.inputs.length);
+      plan.first[r] = plan.inputs.length;
       plan.weights.push(weights);
       plan.rowOverflow.push(overflow);
       let rowTokens = 0;
@@ -266,9 +340,9 @@ export class Encoder implements SentenceEncoder {
         rowTokens += input.ids.length;
       }
       plan.rowTokens.push(rowTokens);
-    });
-    plan.first.push(plan.inputs.length);
-    return plan;
+      // Row r's inputs end where row r + 1's begin (or, for the last row so far, at the end).
+      plan.first[r + 1] = plan.inputs.length;
+    }
   }
 
   /**
@@ -293,17 +367,30 @@ export class Encoder implements SentenceEncoder {
     return this.normalized ? l2Normalize(truncated) : truncated;
   }
 
-  /** Pads one batch on the right, runs the graph, pools and normalizes. */
-  private async runBatch(texts: TokenizedText[]): Promise<Float32Array[]> {
-    const input = buildBatchInput(texts, this.tokenizer.padId, this.session.wantsTokenTypeIds);
-    const {rows, seqLen} = input;
-    const output = await this.session.run(input);
-    const vectors =
-      output.kind === 'pooled'
-        ? Array.from({length: rows}, (_, r) => output.data.slice(r * output.dim, (r + 1) * output.dim))
-        : poolTokens(output.data, rows, seqLen, output.dim, texts.map((t) => t.ids.length), this.spec.pooling as PoolingMode);
-    if (this.normalized) vectors.forEach(l2Normalize);
-    return vectors;
+  /**
+   * Once, on the first window's first stage: texts of LONG_TEXT_TOKENS or more on average run faster
+   * as one session with intra-op threads than as one single-threaded session per thread (measured,
+   * see README), so the worker pool is swapped for that. Vectors agree within 1e-5 either way.
+   */
+  private async chooseLayout(lengths: readonly number[]): Promise<void> {
+    if (this.layoutChosen) return;
+    this.layoutChosen = true;
+    if (!(this.session instanceof SessionPool) || lengths.length === 0) return;
+    const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+    if (mean < LONG_TEXT_TOKENS) return;
+    const single = await OnnxSession.create(this.spec.onnxPath, {threads: this.session.threads});
+    const pool = this.session;
+    this.session = single;
+    await pool.close();
+  }
+
+  /**
+   * One batch's vectors, [rows, fullDim]. The main thread only packs the ids; padding, the graph,
+   * pooling and normalizing happen where the session runs (a worker thread, above one thread).
+   */
+  private runBatch(texts: TokenizedText[]): Promise<{data: Float32Array; dim: number}> {
+    const tokens = packBatch(texts, this.session.wantsTokenTypeIds);
+    return this.session.embed({tokens, padId: this.tokenizer.padId, pooling: this.spec.pooling, normalize: this.normalized});
   }
 
   async close(): Promise<void> {
@@ -320,6 +407,29 @@ async function openRunner(onnxPath: string, threads: number | undefined, device:
   if (device === 'cuda') return OnnxSession.create(onnxPath, {threads, device});
   const total = threads && threads > 0 ? threads : availableParallelism();
   return total === 1 ? OnnxSession.create(onnxPath, {threads: 1}) : SessionPool.create(onnxPath, total, 1);
+}
+
+function emptyPlan(): WindowPlan {
+  return {inputs: [], first: [0], weights: [], rowOf: [], rowTokens: [], rowOverflow: []};
+}
+
+/**
+ * Row ranges [from, to) covering a window of `length` rows: `head` rows, then stages twice as large
+ * as the one before, the last taking what is left. A window of up to 2 x head rows is one stage,
+ * so small windows (eager output, short inputs) are planned and sorted as a whole.
+ */
+export function planStages(length: number, head: number): Array<[number, number]> {
+  const stages: Array<[number, number]> = [];
+  let size = Math.max(1, head);
+  let from = 0;
+  while (from < length) {
+    // A remainder smaller than the next stage joins this one, so no stage is a stub.
+    const to = length - from < 2 * size ? length : from + size;
+    stages.push([from, to]);
+    from = to;
+    size *= 2;
+  }
+  return stages;
 }
 
 function positive(value: number | undefined, fallback: number, what: string): number {

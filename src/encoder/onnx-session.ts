@@ -7,6 +7,9 @@ import type * as Ort from 'onnxruntime-node';
 import {EXIT, SbertkitError} from '../errors.js';
 import {checkDevice, executionProviders, type Device} from '../onnx/device.js';
 import {loadOrt, type OrtModule} from '../onnx/runtime.js';
+import type {PoolingMode} from '../models/spec.js';
+import {padBatch, type BatchInput, type TokenBatch} from './batch-input.js';
+import {normalizeRows, poolBatch} from './pooling.js';
 
 export {loadOrt};
 
@@ -16,12 +19,24 @@ const POOLED_OUTPUT = 'sentence_embedding';
 const FED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
 const TOKEN_OUTPUTS = ['token_embeddings', 'last_hidden_state'];
 
-export interface BatchInput {
-  rows: number;
-  seqLen: number;
-  inputIds: BigInt64Array;
-  attentionMask: BigInt64Array;
-  tokenTypeIds?: BigInt64Array;
+export type {BatchInput, TokenBatch};
+
+/**
+ * One batch for embed(): everything needed to go from packed token ids to finished vectors where the
+ * session runs, so only rows x dim floats travel back (not rows x seqLen x dim token embeddings).
+ */
+export interface EmbedJob {
+  tokens: TokenBatch;
+  padId: number;
+  /** How token embeddings are pooled; unused when the graph pools itself. */
+  pooling: PoolingMode;
+  normalize: boolean;
+}
+
+/** Row-major [rows, dim] sentence vectors. */
+export interface EmbeddedRows {
+  data: Float32Array;
+  dim: number;
 }
 
 /** What the encoder needs from a session: one in-process session or a pool of them in workers. */
@@ -33,7 +48,8 @@ export interface BatchRunner {
   readonly threads: number;
   /** Batches that can usefully run at once. */
   readonly concurrency: number;
-  run(batch: BatchInput): Promise<BatchOutput>;
+  /** Pads, runs, pools and (if asked) normalizes one batch. */
+  embed(job: EmbedJob): Promise<EmbeddedRows>;
   close(): Promise<void>;
 }
 
@@ -93,6 +109,16 @@ export class OnnxSession implements BatchRunner {
     return 1;
   }
 
+  async embed(job: EmbedJob): Promise<EmbeddedRows> {
+    const input = padBatch(job.tokens, job.padId, this.wantsTokenTypeIds);
+    const output = await this.run(input);
+    // Graph-pooled output is already [rows, dim]; its data is ours to normalize in place.
+    const data = output.kind === 'pooled' ? output.data : poolBatch(output.data, input.rows, input.seqLen, output.dim, job.tokens.lengths, job.pooling);
+    if (job.normalize) normalizeRows(data, output.dim);
+    return {data, dim: output.dim};
+  }
+
+  /** The graph's raw output for padded inputs. */
   async run(batch: BatchInput): Promise<BatchOutput> {
     const {Tensor} = this.ort;
     const dims = [batch.rows, batch.seqLen];

@@ -7,10 +7,10 @@
 import {Worker} from 'node:worker_threads';
 import {EXIT, SbertkitError} from '../errors.js';
 import {onSignalExit} from '../signal-exit.js';
-import type {BatchInput, BatchOutput, BatchRunner} from './onnx-session.js';
+import type {BatchRunner, EmbedJob, EmbeddedRows} from './onnx-session.js';
 
 interface Pending {
-  resolve: (output: BatchOutput) => void;
+  resolve: (output: EmbeddedRows) => void;
   reject: (error: Error) => void;
 }
 
@@ -23,7 +23,7 @@ type WorkerError = {message: string; file?: string; exitCode?: number};
 
 type WorkerMessage =
   | ({type: 'ready'} & SessionInfo)
-  | {type: 'result'; id: number; output: BatchOutput}
+  | {type: 'result'; id: number; output: EmbeddedRows}
   | {type: 'error'; id: number; error: WorkerError}
   /** The session could not be loaded. */
   | {type: 'failed'; error: WorkerError};
@@ -67,11 +67,14 @@ class PoolWorker {
     return this.pending.size;
   }
 
-  run(batch: BatchInput): Promise<BatchOutput> {
+  embed(job: EmbedJob): Promise<EmbeddedRows> {
     const id = this.nextId++;
+    const {ids, lengths, typeIds} = job.tokens;
+    // The packed arrays are the caller's to give away (built for this batch): moved, not copied.
+    const transfer = [ids.buffer, lengths.buffer, ...(typeIds ? [typeIds.buffer] : [])] as ArrayBuffer[];
     return new Promise((resolve, reject) => {
       this.pending.set(id, {resolve, reject});
-      this.thread.postMessage({type: 'run', id, batch});
+      this.thread.postMessage({type: 'embed', id, job}, transfer);
     });
   }
 
@@ -177,13 +180,13 @@ export class SessionPool implements BatchRunner {
     return this.workers.map((w) => w.thread);
   }
 
-  run(batch: BatchInput): Promise<BatchOutput> {
+  embed(job: EmbedJob): Promise<EmbeddedRows> {
     // Once close() has begun no new batch starts: close() waits only for the batches it saw, and a
     // batch started during that wait would be torn down mid-run.
     if (this.closing !== undefined || this.workers.length === 0) return Promise.reject(this.noWorkerError());
     // The least busy worker: batches differ in size, so strict turns would leave a worker idle.
     const entry = this.workers.reduce((best, w) => (w.inFlight < best.inFlight ? w : best));
-    const result = entry.run(batch);
+    const result = entry.embed(job);
     this.track(result);
     return result;
   }
@@ -201,7 +204,7 @@ export class SessionPool implements BatchRunner {
   }
 
   /** Keeps `result` in `running` until it settles, either way. */
-  private track(result: Promise<BatchOutput>): void {
+  private track(result: Promise<EmbeddedRows>): void {
     const settled = result.then(
       () => {},
       () => {},

@@ -5,7 +5,7 @@
  */
 import {parentPort, workerData} from 'node:worker_threads';
 import {SbertkitError} from '../errors.js';
-import {OnnxSession, type BatchInput} from './onnx-session.js';
+import {OnnxSession, type EmbedJob} from './onnx-session.js';
 
 const port = parentPort!;
 const {onnxPath, threads} = workerData as {onnxPath: string; threads: number};
@@ -13,14 +13,15 @@ const {onnxPath, threads} = workerData as {onnxPath: string; threads: number};
 try {
   const session = await OnnxSession.create(onnxPath, {threads});
   port.postMessage({type: 'ready', outputName: session.outputName, wantsTokenTypeIds: session.wantsTokenTypeIds});
-  port.on('message', async (message: {type: 'run'; id: number; batch: BatchInput} | {type: 'close'}) => {
+  port.on('message', async (message: {type: 'embed'; id: number; job: EmbedJob} | {type: 'close'}) => {
     if (message.type === 'close') {
       await session.close();
       port.close();
       return;
     }
     try {
-      const output = await session.run(message.batch);
+      // Padding, pooling and normalizing here keep the main thread free to tokenize the next texts.
+      const output = await session.embed(message.job);
       port.postMessage({type: 'result', id: message.id, output}, [output.data.buffer as ArrayBuffer]);
     } catch (error) {
       port.postMessage({type: 'error', id: message.id, error: serialize(error)});

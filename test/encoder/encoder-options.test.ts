@@ -219,9 +219,10 @@ describe("onOverflow 'chunk'", () => {
 
   test('the same vectors whatever the batch size, token budget, window size and thread count (max |diff| <= 1e-5)', async () => {
     const dir = await folder('chunk-invariance');
-    const texts = [...LONG, ...SHORT, ...LONG.map((t) => `${t} ${t}`)];
+    // Three rounds, so a batch size of 1 plans the window in stages (8 inputs, then 16, the rest).
+    const texts = [1, 2, 3].flatMap((round) => [...LONG, ...SHORT, ...LONG.map((t) => `${t} ${t}`)].map((t) => `${t} ${round}`));
     const base = await embed(dir, texts, {onOverflow: 'chunk', chunkOverlap: 4, threads: 1, batchSize: 64});
-    for (const options of [{batchSize: 1}, {batchSize: 3, threads: 2}, {maxTokens: 40, windowSize: 2, threads: 2}, {windowSize: 1, threads: 1}]) {
+    for (const options of [{batchSize: 1}, {batchSize: 1, threads: 2}, {batchSize: 3, threads: 2}, {maxTokens: 40, windowSize: 2, threads: 2}, {windowSize: 1, threads: 1}]) {
       const other = await embed(dir, texts, {onOverflow: 'chunk', chunkOverlap: 4, ...options});
       other.vectors.forEach((v, i) => assert.ok(maxAbsDiff(v, base.vectors[i]!) <= 1e-5, `${JSON.stringify(options)} text ${i}: ${maxAbsDiff(v, base.vectors[i]!)}`));
       assert.deepEqual(other.stats, base.stats);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {before, describe, test} from 'node:test';
-import {Encoder} from '../../src/encoder/encoder.js';
+import {Encoder, LONG_TEXT_TOKENS, planStages} from '../../src/encoder/encoder.js';
 import {SbertkitError} from '../../src/errors.js';
 import type {EncodeStats, EncoderOptions} from '../../src/encoder/types.js';
 import {readModelSpec} from '../../src/models/read-spec.js';
@@ -155,9 +155,63 @@ describe('same text, same vector', () => {
       {batchSize: 64, windowSize: 1000},
       {batchSize: 32, maxTokens: 40, windowSize: 37, threads: 1},
       {batchSize: 150, windowSize: 150, threads: 2},
+      // Windows planned in several stages (8 batches, then 16, 32, the rest), tokenized while earlier stages run.
+      {batchSize: 2, windowSize: 150, threads: 2},
+      {batchSize: 1, windowSize: 100, threads: 2},
     ]) {
       const other = (await encodeAll(dir, many, options)).vectors;
       assert.ok(maxAbsDiffAll(base, other) <= 1e-5, `options ${JSON.stringify(options)}: ${maxAbsDiffAll(base, other)}`);
+    }
+  });
+
+  test('long texts switch 2 threads from two sessions to one session with 2 intra-op threads, same vectors', async () => {
+    const dir = await folder('long-layout', {config: {...TINY_BERT, maxPosition: 256}, weights: makeBertWeights({...TINY_BERT, maxPosition: 256}), maxSeqLength: 256});
+    // ~200-250 tokens each (the fixture vocabulary splits unknown words into pieces): over LONG_TEXT_TOKENS on average.
+    const long = Array.from({length: 6}, (_, i) => Array.from({length: 90 + 10 * i}, (_, w) => SENTENCES[(w + i) % SENTENCES.length]!.split(' ')[w % 3] ?? 'cat').join(' '));
+    const short = many.slice(0, 20);
+    const results = new Map<string, Float32Array[]>();
+    for (const threads of [1, 2]) {
+      const encoder = await Encoder.load(readModelSpec(dir), {threads});
+      try {
+        assert.equal(encoder.layout, threads === 1 ? 'intra-op' : 'sessions');
+        const {vectors, stats} = await encoder.embed(long);
+        assert.ok(stats.tokens / long.length >= LONG_TEXT_TOKENS, `mean ${stats.tokens / long.length} tokens`);
+        assert.equal(encoder.layout, 'intra-op');
+        assert.equal(encoder.threads, threads);
+        results.set(`long ${threads}`, vectors.toRows());
+        // The choice is made once: later windows keep it.
+        results.set(`short ${threads}`, (await encoder.embed(short)).vectors.toRows());
+      } finally {
+        await encoder.close();
+      }
+    }
+    assert.ok(maxAbsDiffAll(results.get('long 1')!, results.get('long 2')!) <= 1e-5);
+    assert.ok(maxAbsDiffAll(results.get('short 1')!, results.get('short 2')!) <= 1e-5);
+    // Short texts first: the pool stays.
+    const encoder = await Encoder.load(readModelSpec(dir), {threads: 2});
+    try {
+      const first = (await encoder.embed(short)).vectors.toRows();
+      assert.equal(encoder.layout, 'sessions');
+      assert.ok(maxAbsDiffAll(first, results.get('short 1')!) <= 1e-5);
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  test('planStages covers a window once, in order: the head, then doubling stages, no stub at the end', () => {
+    assert.deepEqual(planStages(4096, 256), [[0, 256], [256, 768], [768, 1792], [1792, 4096]]);
+    assert.deepEqual(planStages(511, 256), [[0, 511]]);
+    assert.deepEqual(planStages(512, 256), [[0, 256], [256, 512]]);
+    assert.deepEqual(planStages(1, 256), [[0, 1]]);
+    assert.deepEqual(planStages(0, 256), []);
+    for (const [length, head] of [[150, 16], [100, 8], [4095, 256], [7, 1]] as const) {
+      const stages = planStages(length, head);
+      assert.equal(stages[0]![0], 0);
+      assert.equal(stages.at(-1)![1], length);
+      stages.forEach(([from, to], i) => {
+        assert.ok(to > from);
+        if (i > 0) assert.equal(from, stages[i - 1]![1]);
+      });
     }
   });
 

@@ -9,8 +9,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import type {Worker} from 'node:worker_threads';
-import {buildBatchInput} from '../../src/encoder/batch-input.js';
-import {OnnxSession, type BatchInput, type BatchOutput} from '../../src/encoder/onnx-session.js';
+import {packBatch} from '../../src/encoder/batch-input.js';
+import {OnnxSession, type EmbedJob, type EmbeddedRows} from '../../src/encoder/onnx-session.js';
 import {SessionPool} from '../../src/encoder/session-pool.js';
 import {EXIT, SbertkitError} from '../../src/errors.js';
 import {graphNeedingPositionIds, TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
@@ -24,8 +24,20 @@ const BATCH_IDS = [
 
 let root: string;
 let onnxPath: string;
-let batches: BatchInput[];
-let expected: BatchOutput[];
+let wantsTokenTypeIds: boolean;
+let expected: EmbeddedRows[];
+
+/**
+ * Batch i as a fresh job each time: the pool moves a job's arrays to the worker (transfer), so a job
+ * can be sent once only.
+ */
+const job = (i: number): EmbedJob => ({
+  tokens: packBatch(BATCH_IDS[i]!.map((ids) => ({ids, truncated: false})), wantsTokenTypeIds),
+  padId: 0,
+  pooling: 'mean',
+  normalize: true,
+});
+const jobs = (): EmbedJob[] => BATCH_IDS.map((_, i) => job(i));
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'sbertkit-pool-'));
@@ -33,9 +45,9 @@ before(async () => {
   onnxPath = join(root, 'onnx', 'model.onnx');
   const single = await OnnxSession.create(onnxPath, {threads: 1});
   try {
-    batches = BATCH_IDS.map((texts) => buildBatchInput(texts.map((ids) => ({ids, truncated: false})), 0, single.wantsTokenTypeIds));
+    wantsTokenTypeIds = single.wantsTokenTypeIds;
     expected = [];
-    for (const batch of batches) expected.push(await single.run(batch));
+    for (const batch of jobs()) expected.push(await single.embed(batch));
   } finally {
     await single.close();
   }
@@ -57,9 +69,8 @@ async function settledAtOnce<T>(promise: Promise<T>): Promise<{value: T} | {erro
 }
 
 async function assertSameAsSingleSession(pool: SessionPool): Promise<void> {
-  const outputs = await Promise.all(batches.map((batch) => pool.run(batch)));
+  const outputs = await Promise.all(jobs().map((batch) => pool.embed(batch)));
   outputs.forEach((output, i) => {
-    assert.equal(output.kind, expected[i]!.kind);
     assert.equal(output.dim, expected[i]!.dim);
     assert.deepEqual(output.data, expected[i]!.data, `batch ${i}`);
   });
@@ -74,7 +85,7 @@ describe('a worker that dies leaves the pool', () => {
       // Kill worker 1 the way a crash would (not through close()), and hand it a batch before the pool
       // has heard of its end: both workers are idle, and ties go to the first.
       const killed = first!.terminate();
-      const inFlight = pool.run(batches[0]!);
+      const inFlight = pool.embed(job(0));
       await assert.rejects(inFlight, modelError(/^ONNX Runtime worker 1 stopped: exited with code 1$/));
       await killed;
       assert.deepEqual(pool.workerThreadsForTest, [second]);
@@ -96,22 +107,22 @@ describe('a worker that dies leaves the pool', () => {
       await exited;
       await assertSameAsSingleSession(pool);
       second!.emit('error', new Error('second crash'));
-      await assert.rejects(pool.run(batches[0]!), modelError(/^no ONNX Runtime worker is left to run the batch \(ONNX Runtime worker 2 stopped: second crash\)$/));
+      await assert.rejects(pool.embed(job(0)), modelError(/^no ONNX Runtime worker is left to run the batch \(ONNX Runtime worker 2 stopped: second crash\)$/));
     } finally {
       await pool.close();
     }
   });
 
-  test('with no worker left, run() rejects at once instead of hanging', async () => {
+  test('with no worker left, embed() rejects at once instead of hanging', async () => {
     const pool = await SessionPool.create(onnxPath, 2, 1);
     try {
       await Promise.all(pool.workerThreadsForTest.map((thread) => thread.terminate()));
       assert.equal(pool.workerThreadsForTest.length, 0);
       // Still 1: the encoder starts this many lanes, and with 0 it would skip the batches silently.
       assert.equal(pool.concurrency, 1);
-      const outcome = await settledAtOnce(pool.run(batches[0]!));
-      assert.notEqual(outcome, 'pending', 'run() did not reject at once');
-      assert.ok(typeof outcome === 'object' && 'error' in outcome, 'run() resolved without a worker');
+      const outcome = await settledAtOnce(pool.embed(job(0)));
+      assert.notEqual(outcome, 'pending', 'embed() did not reject at once');
+      assert.ok(typeof outcome === 'object' && 'error' in outcome, 'embed() resolved without a worker');
       assert.ok(modelError(/^no ONNX Runtime worker is left to run the batch \(ONNX Runtime worker \d stopped: exited with code 1\)$/)(outcome.error), String(outcome.error));
     } finally {
       await pool.close();
@@ -127,13 +138,13 @@ describe('close()', () => {
     const exits = rest.map((thread) => exitOf(thread));
     // Started before close(): terminating a thread inside ORT's run() would abort this process, so
     // close() lets these finish.
-    const started = batches.map((batch) => pool.run(batch));
+    const started = jobs().map((batch) => pool.embed(batch));
     await pool.close();
     await Promise.all(exits);
     const outputs = await Promise.all(started);
     outputs.forEach((output, i) => assert.deepEqual(output.data, expected[i]!.data, `batch ${i}`));
     assert.equal(pool.workerThreadsForTest.length, 0);
-    await assert.rejects(pool.run(batches[0]!), modelError(/^the ONNX Runtime worker pool is closed$/));
+    await assert.rejects(pool.embed(job(0)), modelError(/^the ONNX Runtime worker pool is closed$/));
   });
 });
 
