@@ -18,23 +18,16 @@ import {failureExitCode, JOB_OPTIONS} from '../../queue/job-policy.js';
 import {parseRedisUrl} from '../../queue/redis-url.js';
 import {secondsSince, type PipelineServices} from '../context.js';
 import {findParts} from '../dedupe-stages/parts.js';
+import type {DedupePlanOptions} from '../dedupe-stages/plan.js';
 import {sha256Hex} from '../dedupe-stages/work-folder.js';
 
-export interface SubmitDedupeOptions {
-  parts: string;
-  work: string;
+/** The plan's own options (parts folder, work folder, threshold, buckets...), then the queue's and merge's. */
+export interface SubmitDedupeOptions extends Omit<DedupePlanOptions, 'threads'> {
   output: string;
   duplicates?: string;
   redis: string;
   queue?: string;
   wait?: boolean;
-  threshold: number;
-  buckets?: number;
-  probes?: number;
-  sample?: number;
-  seed?: number;
-  textColumn?: string;
-  idColumn?: string;
   assignShards?: number;
   keep?: KeepPolicy;
   mergeThreshold?: number;
