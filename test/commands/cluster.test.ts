@@ -15,6 +15,7 @@ import {naiveCommunities, naiveLloyd, plantedGroups} from '../algorithms/cluster
 import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
+import {readJsonl} from '../helpers/jsonl.js';
 
 interface Out {
   id: string | number;
@@ -25,7 +26,6 @@ interface Out {
 
 let dir: string;
 let counter = 0;
-const readJsonl = async <T>(path: string): Promise<T[]> => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 
 async function vectorFile(rows: ArrayLike<number>[], ids?: (string | number)[]): Promise<string> {
   const path = join(dir, `v${counter++}.jsonl`);

@@ -17,21 +17,15 @@ import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tmp.js';
 import {sqlString, useDuckDb} from '../helpers/duckdb.js';
+import {readJsonl, type DuplicateMapRow} from '../helpers/jsonl.js';
 
 let dir: string;
 let modelDir: string;
 let env: Record<string, string>;
 let counter = 0;
 const path = (name: string) => join(dir, `${counter++}-${name}`);
-const readJsonl = async <T>(file: string): Promise<T[]> => (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 
-interface MapRow {
-  removed_id: string | number;
-  kept_id: string | number;
-  score: number;
-  reason: string;
-  reference?: string | null;
-}
+type MapRow = DuplicateMapRow;
 
 before(async () => {
   dir = await tempDir();

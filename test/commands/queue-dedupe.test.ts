@@ -14,6 +14,7 @@ import {runCli} from '../helpers/cli.js';
 import {repoRoot} from '../helpers/paths.js';
 import {REDIS_SKIP, TEST_REDIS_URL} from '../helpers/redis.js';
 import {tempDir} from '../helpers/tmp.js';
+import {readJsonl} from '../helpers/jsonl.js';
 
 const url = TEST_REDIS_URL ?? '';
 let dir: string;
@@ -30,7 +31,6 @@ function startWorker(queue: string) {
   return worker;
 }
 
-const readJsonl = async <T>(file: string): Promise<T[]> => (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 
 describe('sbertkit queue submit dedupe (real redis-server)', {skip: REDIS_SKIP}, () => {
   before(async () => {
