@@ -16,6 +16,7 @@ import {DEFAULT_QUEUE, openQueue, unreachable} from '../../queue/connection.js';
 import {DEDUPE_JOB, dedupeJobId, dedupeSubmissionId, type DedupeJobData, type DedupeJobSettings} from '../../queue/dedupe-jobs.js';
 import {failureExitCode, JOB_OPTIONS} from '../../queue/job-policy.js';
 import {parseRedisUrl} from '../../queue/redis-url.js';
+import {submitJobs, type SubmitState} from '../../queue/submit-jobs.js';
 import {secondsSince, type PipelineServices} from '../context.js';
 import {findParts} from '../dedupe-stages/parts.js';
 import type {DedupePlanOptions} from '../dedupe-stages/plan.js';
@@ -43,7 +44,7 @@ export interface SubmitDedupeResult {
   work: string;
   output: string;
   /** 'added', 'already submitted', or 'retried' (a failed submit of the same work sent back). */
-  state: 'added' | 'already submitted' | 'retried';
+  state: SubmitState;
   waited: boolean;
   rows?: number;
   kept?: number;
@@ -84,17 +85,7 @@ export async function runSubmitDedupe(options: SubmitDedupeOptions, services: Pi
 
   const handle = await openQueue(target, queueName);
   try {
-    const existing = (await handle.queue.getJob(jobId)) as Job | undefined | null;
-    let state: SubmitDedupeResult['state'];
-    if (existing === undefined || existing === null) {
-      await handle.queue.add(DEDUPE_JOB, data, {...JOB_OPTIONS, jobId});
-      state = 'added';
-    } else if ((await existing.getState()) === 'failed') {
-      await existing.retry('failed');
-      state = 'retried';
-    } else {
-      state = 'already submitted';
-    }
+    const [state] = (await submitJobs(handle.queue, [{name: DEDUPE_JOB, data, opts: {...JOB_OPTIONS, jobId}}])) as [SubmitState];
     const base: SubmitDedupeResult = {submission, job: jobId, queue: queueName, redis: target.redacted, parts: found.parts.length, work, output, state, waited: false, seconds: 0};
     if (!options.wait) return {...base, seconds: secondsSince(started)};
     services.status(`dedupe ${submission} ${state}; waiting for its stages (queue ${queueName} at ${target.redacted})`);

@@ -21,6 +21,7 @@ import {DEFAULT_QUEUE, openQueue, unreachable} from '../../queue/connection.js';
 import {ENCODE_JOB, encodeJobId, partFileName, submissionId, type EncodeJobData, type JobEncodeSettings, type JobModel} from '../../queue/encode-jobs.js';
 import {failureExitCode, JOB_OPTIONS} from '../../queue/job-policy.js';
 import {parseRedisUrl} from '../../queue/redis-url.js';
+import {submitJobs, type SubmitState} from '../../queue/submit-jobs.js';
 import {secondsSince, type PipelineServices} from '../context.js';
 
 export interface SubmitEncodeOptions {
@@ -170,26 +171,9 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
 
   const handle = await openQueue(target, queueName);
   try {
-    let added = 0;
-    let already = 0;
-    let retried = 0;
-    const fresh: typeof jobs = [];
-    for (const job of jobs) {
-      const existing = await handle.queue.getJob(job.opts.jobId);
-      if (existing === undefined || existing === null) {
-        fresh.push(job);
-      } else if ((await existing.getState()) === 'failed') {
-        // Re-submitting after a failure (a fixed input folder, a worker with the model) tries again.
-        await existing.retry('failed');
-        retried++;
-      } else {
-        already++;
-      }
-    }
-    if (fresh.length > 0) {
-      const result = await handle.queue.addBulk(fresh);
-      added = result.length;
-    }
+    const states = await submitJobs(handle.queue, jobs);
+    const count = (state: SubmitState): number => states.filter((s) => s === state).length;
+    const [added, already, retried] = [count('added'), count('already submitted'), count('retried')];
     const base: SubmitEncodeResult = {
       submission,
       queue: queueName,
