@@ -13,6 +13,7 @@ import {normalizeRowsInPlace} from '../../vectors/metric.js';
 import {secondsSince, type PipelineServices} from '../context.js';
 import {findParts, partOffsets, partPath} from './parts.js';
 import {centroidsPath, ensureDir, planId, planPath, readCentroids, readPlan, removeFile, sha256Hex, writeArrays, writeJson, type DedupePlan} from './work-folder.js';
+import {checkThreshold} from '../dedupe/threshold.js';
 
 export interface DedupePlanOptions {
   parts: string;
@@ -44,7 +45,7 @@ export interface DedupePlanResult {
 
 export async function runDedupePlan(options: DedupePlanOptions, services: PipelineServices): Promise<DedupePlanResult> {
   const started = performance.now();
-  if (!(options.threshold >= -1 && options.threshold <= 1)) throw new SbertkitError(`a threshold is a cosine between -1 and 1, got ${options.threshold}`, {field: '--threshold', exitCode: EXIT.BAD_INPUT});
+  checkThreshold(options.threshold, '--threshold');
   const found = await findParts(options.parts);
   const rows = found.parts.reduce((sum, p) => sum + p.rows, 0);
   if (rows === 0) throw new SbertkitError('the parts hold no rows', {file: options.parts, exitCode: EXIT.BAD_INPUT});

@@ -19,6 +19,7 @@ import {checkModelFlag, isVectorFilePath, type LoadedVectors} from '../vector-in
 import {readDedupeInput, type DedupeInput} from './input.js';
 import {writeDuplicatesMap, writeKeptRows, writeReport} from './outputs.js';
 import {loadReferences} from './references.js';
+import {checkThreshold} from './threshold.js';
 import {DEDUPE_DEFAULTS, type DedupeOptions, type DedupeResult, type SweepRow} from './types.js';
 import {semanticVectors} from './vectors.js';
 
@@ -28,9 +29,7 @@ export {dedupeSummary, renderSweep} from './summary.js';
 export async function runDedupe(options: DedupeOptions, services: PipelineServices): Promise<DedupeResult> {
   const started = performance.now();
   const thresholds = [options.threshold, ...(options.sweep ?? [])];
-  for (const t of thresholds) {
-    if (!(t >= -1 && t <= 1)) throw new SbertkitError(`a threshold is a cosine between -1 and 1, got ${t}`, {exitCode: EXIT.BAD_INPUT});
-  }
+  for (const t of thresholds) checkThreshold(t);
   const sweeping = options.sweep !== undefined && options.sweep.length > 0;
   const outputs = sweeping ? [options.report] : [options.output, options.duplicates, options.report];
   if (!sweeping && [options.output, options.duplicates, options.report].filter((o) => o === STDIN).length > 1) {

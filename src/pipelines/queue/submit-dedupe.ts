@@ -21,6 +21,7 @@ import {secondsSince, type PipelineServices} from '../context.js';
 import {findParts} from '../dedupe-stages/parts.js';
 import type {DedupePlanOptions} from '../dedupe-stages/plan.js';
 import {sha256Hex} from '../dedupe-stages/work-folder.js';
+import {checkThreshold} from '../dedupe/threshold.js';
 
 /** The plan's own options (parts folder, work folder, threshold, buckets...), then the queue's and merge's. */
 export interface SubmitDedupeOptions extends Omit<DedupePlanOptions, 'threads'> {
@@ -59,7 +60,7 @@ export async function runSubmitDedupe(options: SubmitDedupeOptions, services: Pi
     throw new SbertkitError('-o must name a vector file every worker can write (.parquet, .arrow, .arrows, .jsonl)', {field: '--output', exitCode: EXIT.BAD_INPUT});
   }
   if (options.duplicates === STDIN) throw new SbertkitError('--duplicates must name a file every worker can write (not stdout)', {field: '--duplicates', exitCode: EXIT.BAD_INPUT});
-  if (!(options.threshold >= -1 && options.threshold <= 1)) throw new SbertkitError(`a threshold is a cosine between -1 and 1, got ${options.threshold}`, {field: '--threshold', exitCode: EXIT.BAD_INPUT});
+  checkThreshold(options.threshold, '--threshold');
   const found = await findParts(options.parts);
   const work = resolve(options.work);
   await mkdir(work, {recursive: true}).catch((error: Error) => {
