@@ -74,6 +74,8 @@ export class GraphBuilder {
   private readonly inputs: OnnxNs.IValueInfoProto[] = [];
   private readonly outputs: OnnxNs.IValueInfoProto[] = [];
   private counter = 0;
+  /** Operator domains other than ONNX's own that nodes use (com.microsoft contrib ops), for the opset imports. */
+  private readonly domains = new Set<string>();
 
   constructor(private readonly name = 'graph') {}
 
@@ -105,14 +107,17 @@ export class GraphBuilder {
 
   /**
    * Adds a node. Returns its output names; pass `outputs` to name them, else they are generated.
-   * Use an empty string for an omitted optional input.
+   * Use an empty string for an omitted optional input. `domain` names a non-ONNX operator set, such as
+   * 'com.microsoft' for onnxruntime's contrib ops; the model then imports it (version 1).
    */
-  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs?: string[] | number): string[] {
+  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs?: string[] | number, domain?: string): string[] {
     const id = this.counter++;
     const outs = Array.isArray(outputs) ? outputs : Array.from({length: outputs ?? 1}, (_, k) => `${op}_${id}_out${k}`);
+    if (domain !== undefined) this.domains.add(domain);
     this.nodes.push({
       name: `${op}_${id}`,
       opType: op,
+      ...(domain === undefined ? {} : {domain}),
       input: inputs,
       output: outs,
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
@@ -121,8 +126,8 @@ export class GraphBuilder {
   }
 
   /** Single-output node helper. */
-  op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output?: string): string {
-    return this.node(op, inputs, attrs, output === undefined ? 1 : [output])[0]!;
+  op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output?: string, domain?: string): string {
+    return this.node(op, inputs, attrs, output === undefined ? 1 : [output], domain)[0]!;
   }
 
   /** Serializes the model (IR 8, default-domain opset given) to protobuf bytes. */
@@ -130,7 +135,7 @@ export class GraphBuilder {
     const model: OnnxNs.IModelProto = {
       irVersion: 8,
       producerName: producer,
-      opsetImport: [{domain: '', version: opset}],
+      opsetImport: [{domain: '', version: opset}, ...[...this.domains].map((domain) => ({domain, version: 1}))],
       graph: {
         name: this.name,
         node: this.nodes,

@@ -10,7 +10,8 @@ import {readFile, stat} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {Tokenizer} from '@huggingface/tokenizers';
-import {TINY_BERT, SPECIAL_TOKENS, writeBertModelFolder, type BertFolder} from '../helpers/bert-fixture.js';
+import {buildBertOnnx, TINY_BERT, SPECIAL_TOKENS, writeBertModelFolder, type BertFolder, type FusedOps} from '../helpers/bert-fixture.js';
+import {decodeModel} from '../../src/onnx/model-proto.js';
 import {erf, l2Normalize, referencePool, referenceSentenceEmbedding, referenceTokenEmbeddings, referenceWordPiece} from '../helpers/reference-bert.js';
 import {repoRoot} from '../helpers/paths.js';
 import {tempDir} from '../helpers/tmp.js';
@@ -39,6 +40,11 @@ const TOKENIZER_TEXTS = [
   'supercalifragilistic ' + 'x'.repeat(120) + ' end',
   Array.from({length: 40}, (_, i) => `word${i} is number ${i}, right?`).join(' '),
 ];
+
+/** Whether a com.microsoft node of type `op` is in the serialized graph. */
+function graphUses(graph: Uint8Array, op: string): boolean {
+  return (decodeModel(graph, 'fused graph').graph?.node ?? []).some((n) => n.opType === op && n.domain === 'com.microsoft');
+}
 
 interface Batch {
   ids: number[][];
@@ -188,6 +194,32 @@ describe('tiny BERT folder', () => {
       });
     });
   });
+
+  // bench/fusion.ts times these graphs against the plain one; they must compute the same network.
+  for (const fused of [
+    {skipLayerNorm: true},
+    {skipLayerNorm: true, attention: 'MultiHeadAttention'},
+    {skipLayerNorm: true, attention: 'Attention'},
+  ] satisfies FusedOps[]) {
+    test(`the graph with ORT's fused ops ${JSON.stringify(fused)} matches the reference forward pass`, async () => {
+      const graph = buildBertOnnx(TINY_BERT, folder.weights, {withTokenTypeIds: true, outputName: 'last_hidden_state', fused});
+      const fusedSession = await ort.InferenceSession.create(graph, {intraOpNumThreads: 1, logSeverityLevel: 3});
+      try {
+        const ops = new Set(['SkipLayerNormalization', ...(fused.attention === undefined ? [] : [fused.attention])]);
+        const ids = BATCH_TEXTS.map((t) => referenceWordPiece(folder.vocab, t, 48));
+        const typeIds = ids.map((r, i) => r.map((_, t) => (i === 1 && t >= 4 ? 1 : 0)));
+        const out = (await run(fusedSession, {ids, typeIds})).last_hidden_state!;
+        const seq = out.dims[1]!;
+        ids.forEach((row, r) => {
+          const ref = referenceTokenEmbeddings(TINY_BERT, folder.weights, row, typeIds[r]);
+          row.forEach((_, t) => assertClose(out.data.subarray((r * seq + t) * H, (r * seq + t + 1) * H), ref[t]!, `row ${r} token ${t}`));
+        });
+        assert.ok(ops.size > 0 && [...ops].every((op) => graphUses(graph, op)), `graph uses ${[...ops].join(', ')}`);
+      } finally {
+        await fusedSession.release();
+      }
+    });
+  }
 
   test('padding does not change real-token outputs', async () => {
     const ids = BATCH_TEXTS.map((t) => referenceWordPiece(folder.vocab, t, 48));

@@ -173,7 +173,24 @@ export interface BertOnnxOptions {
   outputName: BertOutputName;
   /** Also output `sentence_embedding` [batch, hidden], pooled (and maybe normalized) in-graph. */
   sentenceEmbedding?: SentenceEmbeddingGraph;
+  /**
+   * The same network written with onnxruntime's fused contrib ops (com.microsoft), as ORT's Python
+   * transformer optimizer would write it, for bench/fusion.ts to measure against the plain graph.
+   */
+  fused?: FusedOps;
 }
+
+export interface FusedOps {
+  /** Residual add, dense bias and LayerNorm as one SkipLayerNormalization. */
+  skipLayerNorm?: boolean;
+  /**
+   * Self-attention as one op: 'MultiHeadAttention' after the three Q/K/V MatMuls (biases in the op),
+   * or 'Attention' with the Q/K/V projections packed inside it.
+   */
+  attention?: 'MultiHeadAttention' | 'Attention';
+}
+
+const CONTRIB = 'com.microsoft';
 
 /** Standard post-LN BERT encoder as an opset-17 ONNX graph (the layout optimum exports). */
 export function buildBertOnnx(config: BertConfig, weights: BertWeights, opts: BertOnnxOptions): Uint8Array {
@@ -223,24 +240,49 @@ export function buildBertOnnx(config: BertConfig, weights: BertWeights, opts: Be
   const headShape = g.ints('shape_heads', [0, 0, heads, headDim]);
   const mergedShape = g.ints('shape_merged', [0, 0, H]);
   const scale = g.scalar('const_attn_scale', 1 / Math.sqrt(headDim));
+  const fused = opts.fused ?? {};
+  const maskInt32 = fused.attention === undefined ? '' : g.op('Cast', [mask], {to: 6});
+  const contribAttrs = {num_heads: heads, mask_filter_value: {float: MASK_BIAS}};
+
+  // LayerNorm(residual + x·w + b): three ops, or one SkipLayerNormalization that also adds the bias.
+  const residualNorm = (input: string, lin: Linear, residual: string, norm: LayerNormWeights, denseName: string, normName: string): string => {
+    if (!fused.skipLayerNorm) return layerNorm(g.op('Add', [dense(input, lin, denseName), residual]), norm, normName);
+    const product = g.op('MatMul', [input, f32(`${denseName}.weight`, [lin.inDim, lin.outDim], lin.w)]);
+    const affine = [f32(`${normName}.weight`, [H], norm.gamma), f32(`${normName}.bias`, [H], norm.beta), f32(`${denseName}.bias`, [H], lin.b)];
+    return g.op('SkipLayerNormalization', [product, residual, ...affine], {epsilon: {float: LAYER_NORM_EPS}}, undefined, CONTRIB);
+  };
 
   weights.layers.forEach((lw, l) => {
     const p = `encoder.layer.${l}`;
-    // [b, s, H] -> [b, s, heads, headDim] -> transposed per `perm`.
-    const split = (t: string, perm: number[]): string => g.op('Transpose', [g.op('Reshape', [t, headShape])], {perm});
-    const q = split(dense(x, lw.query, `${p}.attention.self.query`), [0, 2, 1, 3]); // [b, h, s, d]
-    const kT = split(dense(x, lw.key, `${p}.attention.self.key`), [0, 2, 3, 1]); // [b, h, d, s]
-    const v = split(dense(x, lw.value, `${p}.attention.self.value`), [0, 2, 1, 3]); // [b, h, s, d]
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), scale]), maskBias]);
-    const probs = g.op('Softmax', [scores], {axis: -1});
-    const context = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], {perm: [0, 2, 1, 3]}), mergedShape]);
-    const attnOut = dense(context, lw.attentionOutput, `${p}.attention.output.dense`);
-    x = layerNorm(g.op('Add', [attnOut, x]), lw.attentionNorm, `${p}.attention.output.LayerNorm`);
+    const qkv = [lw.query, lw.key, lw.value];
+    const qkvBias = new Float32Array(3 * H);
+    qkv.forEach((lin, k) => qkvBias.set(lin.b, k * H));
+    let context: string;
+    if (fused.attention === 'Attention') {
+      // Q, K and V weights side by side: [H, 3H].
+      const packed = new Float32Array(H * 3 * H);
+      for (let r = 0; r < H; r++) qkv.forEach((lin, k) => packed.set(lin.w.subarray(r * H, (r + 1) * H), r * 3 * H + k * H));
+      const inputs = [x, f32(`${p}.attention.qkv.weight`, [H, 3 * H], packed), f32(`${p}.attention.qkv.bias`, [3 * H], qkvBias), maskInt32];
+      context = g.op('Attention', inputs, contribAttrs, undefined, CONTRIB);
+    } else if (fused.attention === 'MultiHeadAttention') {
+      const [q, k, v] = qkv.map((lin, i) => g.op('MatMul', [x, f32(`${p}.attention.self.${['query', 'key', 'value'][i]}.weight`, [H, H], lin.w)]));
+      const inputs = [q!, k!, v!, f32(`${p}.attention.qkv.bias`, [3 * H], qkvBias), maskInt32];
+      context = g.op('MultiHeadAttention', inputs, contribAttrs, undefined, CONTRIB);
+    } else {
+      // [b, s, H] -> [b, s, heads, headDim] -> transposed per `perm`.
+      const split = (t: string, perm: number[]): string => g.op('Transpose', [g.op('Reshape', [t, headShape])], {perm});
+      const q = split(dense(x, lw.query, `${p}.attention.self.query`), [0, 2, 1, 3]); // [b, h, s, d]
+      const kT = split(dense(x, lw.key, `${p}.attention.self.key`), [0, 2, 3, 1]); // [b, h, d, s]
+      const v = split(dense(x, lw.value, `${p}.attention.self.value`), [0, 2, 1, 3]); // [b, h, s, d]
+      const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), scale]), maskBias]);
+      const probs = g.op('Softmax', [scores], {axis: -1});
+      context = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], {perm: [0, 2, 1, 3]}), mergedShape]);
+    }
+    x = residualNorm(context, lw.attentionOutput, x, lw.attentionNorm, `${p}.attention.output.dense`, `${p}.attention.output.LayerNorm`);
     // Exact GELU: 0.5·h·(1 + erf(h/√2)).
     const h = dense(x, lw.intermediate, `${p}.intermediate.dense`);
     const gelu = g.op('Mul', [g.op('Mul', [h, fHalf]), g.op('Add', [fOne, g.op('Erf', [g.op('Div', [h, fSqrt2])])])]);
-    const ffOut = dense(gelu, lw.output, `${p}.output.dense`);
-    x = layerNorm(g.op('Add', [ffOut, x]), lw.outputNorm, `${p}.output.LayerNorm`);
+    x = residualNorm(gelu, lw.output, x, lw.outputNorm, `${p}.output.dense`, `${p}.output.LayerNorm`);
   });
 
   g.op('Identity', [x], {}, opts.outputName);
