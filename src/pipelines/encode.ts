@@ -282,7 +282,7 @@ export async function encodeToVectorFile(
     return openVectorWriter(options.output, {
       format,
       dimension: encoder.dimension,
-      idType: options.idColumn ? 'string' : 'int',
+      idType: options.idColumn ? 'value' : 'int',
       fieldNames: writesHashes ? [...keepColumns, TEXT_HASH_COLUMN] : keepColumns,
       metadata: {...(options.metadata ?? vectorFileMetadata(encoder)), 'sbertkit.precision': precision},
       stdout: options.stdout,

@@ -10,7 +10,7 @@ import {EXIT, SbertkitError} from '../errors.js';
 import {STDIN, STDIN_NAME, type TextFormat} from '../io/formats.js';
 import {openTexts} from '../io/text/read-texts.js';
 import {readVectorMatrix, textCells} from '../io/vectors/read-vectors.js';
-import {VectorMatrix, type RowId} from '../vectors/matrix.js';
+import {rowIdOf, VectorMatrix, type RowId} from '../vectors/matrix.js';
 import type {BitMatrix} from '../vectors/packed-bits.js';
 import type {Precision} from '../vectors/quantize.js';
 import {locateOverflow} from './text-overflow.js';
@@ -98,7 +98,7 @@ export async function loadTexts(texts: readonly string[], encoder: () => Promise
   return encodeAll('<argument>', texts.map((text, i) => ({id: i, text})), await encoder());
 }
 
-async function encodeAll(file: string, records: AsyncIterable<{id: RowId; text: string}> | Iterable<{id: RowId; text: string}>, encoder: SentenceEncoder, onBatch?: (rows: number) => void): Promise<LoadedVectors> {
+async function encodeAll(file: string, records: AsyncIterable<{id: RowId | bigint; text: string}> | Iterable<{id: RowId | bigint; text: string}>, encoder: SentenceEncoder, onBatch?: (rows: number) => void): Promise<LoadedVectors> {
   const parts: VectorMatrix[] = [];
   const ids: RowId[] = [];
   const texts: string[] = [];
@@ -108,7 +108,7 @@ async function encodeAll(file: string, records: AsyncIterable<{id: RowId; text: 
       parts.push(chunk.vectors);
       addStats(stats, chunk.stats);
       for (const record of chunk.records) {
-        ids.push(record.id);
+        ids.push(rowIdOf(record.id));
         texts.push(record.text);
       }
     }

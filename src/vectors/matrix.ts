@@ -12,6 +12,14 @@
 /** An id as given in the input (string) or a 0-based row number. */
 export type RowId = string | number;
 
+/**
+ * A RowId for an input id that may be a bigint (a JSONL integer beyond 2^53): the bigint as its digits.
+ * Only vector files write such an id as an integer; matrices and pair/cluster outputs carry its text.
+ */
+export function rowIdOf(id: RowId | bigint): RowId {
+  return typeof id === 'bigint' ? String(id) : id;
+}
+
 export class VectorMatrix {
   readonly ids: readonly RowId[];
   readonly dimension: number;

@@ -153,6 +153,41 @@ describe('encode --keep-columns from CSV', () => {
   });
 });
 
+describe('encode --id-column keeps the id\'s type', () => {
+  // Written out from these inputs: integer ids (one beyond 2^53), then string ids that look like numbers.
+  const INT_IDS = ['{"doc":7,"text":"the cat sat"}', '{"doc":9007199254740993,"text":"a dog ran"}', '{"doc":-3,"text":"where is it"}'];
+  const STRING_IDS = ['{"doc":"007","text":"the cat sat"}', '{"doc":"8","text":"a dog ran"}'];
+  const MIXED_IDS = ['{"doc":7,"text":"the cat sat"}', '{"doc":"x-1","text":"a dog ran"}'];
+  before(async () => {
+    await writeFile(join(dir, 'int-ids.jsonl'), INT_IDS.join('\n') + '\n');
+    await writeFile(join(dir, 'string-ids.jsonl'), STRING_IDS.join('\n') + '\n');
+    await writeFile(join(dir, 'mixed-ids.jsonl'), MIXED_IDS.join('\n') + '\n');
+  });
+
+  test('JSONL: integer ids are written as JSON integers (2^53 + 1 exact), string ids as strings', async () => {
+    const ints = (await readFile(await encode('int-ids.jsonl', 'int-ids.out.jsonl', '--id-column', 'doc'), 'utf8')).trim().split('\n');
+    assert.deepEqual(ints.map((line) => /^\{"id":(-?\d+),/.exec(line)?.[1]), ['7', '9007199254740993', '-3']);
+    const strings = (await readFile(await encode('string-ids.jsonl', 'string-ids.out.jsonl', '--id-column', 'doc'), 'utf8')).trim().split('\n');
+    assert.deepEqual(strings.map((line) => (JSON.parse(line) as {id: unknown}).id), ['007', '8']);
+  });
+
+  test('Parquet: integer ids make a BIGINT id column with exact values, string or mixed ids VARCHAR', async () => {
+    const ints = await encode('int-ids.jsonl', 'int-ids.parquet', '--id-column', 'doc');
+    assert.equal((await columnTypes(ints)).id, 'BIGINT');
+    assert.deepEqual((await query(`SELECT CAST(id AS VARCHAR) AS id FROM read_parquet('${ints}')`)).map((r) => r.id), ['7', '9007199254740993', '-3']);
+    const mixed = await encode('mixed-ids.jsonl', 'mixed-ids.parquet', '--id-column', 'doc');
+    assert.equal((await columnTypes(mixed)).id, 'VARCHAR');
+    assert.deepEqual((await query(`SELECT id FROM read_parquet('${mixed}')`)).map((r) => r.id), ['7', 'x-1']);
+  });
+
+  test('CSV ids stay strings (a leading zero kept)', async () => {
+    await writeFile(join(dir, 'ids.csv'), 'doc,text\n007,the cat sat\n8,a dog ran\n');
+    const path = await encode('ids.csv', 'csv-ids.parquet', '--id-column', 'doc');
+    assert.equal((await columnTypes(path)).id, 'VARCHAR');
+    assert.deepEqual((await query(`SELECT id FROM read_parquet('${path}')`)).map((r) => r.id), ['007', '8']);
+  });
+});
+
 describe('vector files re-written', () => {
   test('dedupe of a Parquet vector file keeps its kept columns\' types and values', async () => {
     const parquet = await encode('in.jsonl', 'd.parquet', '--keep-columns', `text,${KEPT}`);

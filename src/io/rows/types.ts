@@ -80,7 +80,7 @@ export const column = {
   int: (name: string, nullable = true): Column => ({name, type: {kind: 'int'}, nullable}),
   float: (name: string, nullable = true): Column => ({name, type: {kind: 'float'}, nullable}),
   bool: (name: string, nullable = true): Column => ({name, type: {kind: 'bool'}, nullable}),
-  value: (name: string): Column => ({name, type: {kind: 'value'}, nullable: true}),
+  value: (name: string, nullable = true): Column => ({name, type: {kind: 'value'}, nullable}),
   vector: (name: string, dimension: number, nullable = false, element: VectorElement = 'float32'): Column => ({
     name,
     type: element === 'float32' ? {kind: 'vector', dimension} : {kind: 'vector', dimension, element},

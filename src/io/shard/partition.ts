@@ -58,7 +58,7 @@ export function fmix32(h: number): number {
 }
 
 /** The part (0..count-1) that the row with this id belongs to. */
-export function shardOf(id: string | number, count: number): number {
+export function shardOf(id: string | number | bigint, count: number): number {
   const text = String(id);
   // A UTF-8 encoding takes at most 3 bytes per UTF-16 unit; the buffer is reused across rows.
   if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);

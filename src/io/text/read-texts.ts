@@ -5,7 +5,8 @@
 import {SbertkitError} from '../../errors.js';
 import {openRows, requireColumn, type ReadRowsOptions} from './read-rows.js';
 import {jsonType} from './line-rows.js';
-import {keptValues} from './kept-values.js';
+import {jsonNumber, keptValues} from './kept-values.js';
+import {JsonText} from '../rows/types.js';
 import type {Row, TextRecord} from './types.js';
 import type {TextFormat} from '../formats.js';
 import type {InputPosition} from '../input/open-input.js';
@@ -87,15 +88,22 @@ function pickText(row: Row, column: string, file: string): string {
 }
 
 /**
- * JSONL ids may be strings or numbers (numbers stay numbers, so an int id column stays Int64). An
- * integer beyond 2^53 is its source digits as a string: as a number it would be rounded, and
- * distinct ids would collide.
+ * JSONL ids keep their JSON type: strings stay strings and numbers numbers, so `{"doc": 7}` is written
+ * back as 7 and an all-integer id column is Int64. An integer beyond 2^53 becomes a bigint from its
+ * source digits: as a number it would be rounded, and distinct ids would collide. Beyond Int64, or a
+ * number a double cannot hold as written (1e400), it is kept as its source text (a string id).
  */
-function pickId(row: Row, column: string, file: string): string | number {
+function pickId(row: Row, column: string, file: string): string | number | bigint {
   if (row.values === undefined) return row.fields[column]!;
   const value = row.values[column];
   if (value === undefined) throw new SbertkitError(`field '${column}' is missing`, {file, line: row.line, field: column});
-  if (typeof value === 'number') return row.numberTexts?.[column] ?? value;
+  if (typeof value === 'number') {
+    const text = row.numberTexts?.[column];
+    if (text === undefined) return value;
+    // A kept column's rule (jsonNumber), except that an id a column type cannot hold is a string id.
+    const number = jsonNumber(text, value) as bigint | number | JsonText;
+    return number instanceof JsonText ? number.text : number;
+  }
   if (typeof value === 'string') return value;
   throw new SbertkitError(`field '${column}' is not a string or number (got ${jsonType(value)})`, {file, line: row.line, field: column});
 }

@@ -26,8 +26,11 @@ export interface Row {
 
 /** One text to embed. */
 export interface TextRecord {
-  /** The --id-column value, else the 0-based row number. */
-  id: string | number;
+  /**
+   * The --id-column value, else the 0-based row number. A JSONL id keeps its JSON type: a string, a
+   * number, or a bigint for an integer beyond 2^53 that a number would round.
+   */
+  id: string | number | bigint;
   text: string;
   /** Only the columns asked for with --keep-columns, with their types (kept-values.ts); a JSONL row may lack some. */
   fields: Record<string, KeptValue>;

@@ -11,7 +11,8 @@ export const EMBEDDING_COLUMN = 'embedding';
 
 /** One embedded record, ready to be written. */
 export interface VectorRecord {
-  id: string | number;
+  /** A bigint only for a JSONL id beyond 2^53, under idType 'value'. */
+  id: string | number | bigint;
   vector: Float32Array;
   /** Kept columns with their types (text/kept-values.ts; read back from a vector file, the file's types). */
   fields: Record<string, KeptValue>;

@@ -1,5 +1,6 @@
 /**
- * Vector files are the special case of the typed rows writer: `id` (Int64 row numbers or Utf8 ids),
+ * Vector files are the special case of the typed rows writer: `id` (Int64 row numbers, or the
+ * --id-column values typed as the input gave them: IdType),
  * the kept columns (value columns: their types follow the input, rows/value-columns.ts), then `embedding` as FixedSizeList<Float32>, with the model's metadata in
  * the schema (Parquet/Arrow). Everything else (formats, batching, atomic output, EPIPE) is the rows
  * writer's. With a quantizer, `embedding` is stored compact (FixedSizeList of Float16, Int8 or
@@ -10,10 +11,24 @@ import {SbertkitError} from '../../errors.js';
 import type {VectorQuantizer} from '../../vectors/quantize.js';
 import type {VectorFormat} from '../formats.js';
 import type {OpenOutputOptions} from '../output/atomic-output.js';
-import {column, ROW_ORIGIN, type Column, type TypedRow, type VectorElement} from '../rows/types.js';
+import {column, ROW_ORIGIN, type Cell, type Column, type TypedRow, type VectorElement} from '../rows/types.js';
 import {openRowWriter} from '../rows/write-rows.js';
 import {precisionMetadata} from './precision-metadata.js';
 import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord} from './types.js';
+
+/**
+ * How the id column is stored: 'int' (row numbers), 'string' (every id as text), or 'value': the id's
+ * own type, as a kept column's (value-columns.ts). --id-column uses 'value', so a JSONL id 7 is written
+ * back as 7 and an all-integer id column is Int64, while CSV/TSV ids, always strings, stay Utf8.
+ */
+export type IdType = 'int' | 'string' | 'value';
+
+/** An id as its cell: integers as bigints in 'value' columns, so Int64 is chosen and 7 is not written as 7.0. */
+const ID_CELL: Record<IdType, (id: VectorRecord['id']) => Cell> = {
+  int: (id) => id,
+  string: (id) => String(id),
+  value: (id) => (typeof id === 'number' && Number.isInteger(id) ? BigInt(id) : id),
+};
 
 export interface VectorWriterOptions extends OpenOutputOptions {
   format: VectorFormat;
@@ -22,7 +37,7 @@ export interface VectorWriterOptions extends OpenOutputOptions {
   metadata?: VectorFileMetadata;
   /** Kept columns, written between id and embedding with their values' types. */
   fieldNames?: string[];
-  idType: 'int' | 'string';
+  idType: IdType;
   /** Rows per Parquet row group / Arrow record batch (default: about 16 MiB of floats). */
   rowGroupSize?: number;
   /** Stores the vectors at its precision (default: float32 as given, no precision metadata). */
@@ -40,14 +55,14 @@ export interface VectorWriter {
 }
 
 /** The columns of a vector file, in the order they are written (`dimension`: stored values per row). */
-export function vectorColumns(dimension: number, idType: 'int' | 'string', fieldNames: readonly string[], element: VectorElement = 'float32'): Column[] {
+export function vectorColumns(dimension: number, idType: IdType, fieldNames: readonly string[], element: VectorElement = 'float32'): Column[] {
   if (!Number.isInteger(dimension) || dimension < 1) throw new SbertkitError(`vector dimension must be a positive integer, got ${dimension}`);
   const reserved = new Set([ID_COLUMN, EMBEDDING_COLUMN]);
   for (const name of fieldNames) {
     if (reserved.has(name)) throw new SbertkitError(`kept column '${name}' clashes with another output column; rename or drop it`, {field: name});
   }
   return [
-    idType === 'int' ? column.int(ID_COLUMN, false) : column.string(ID_COLUMN, false),
+    idType === 'int' ? column.int(ID_COLUMN, false) : idType === 'value' ? column.value(ID_COLUMN, false) : column.string(ID_COLUMN, false),
     ...fieldNames.map((name) => column.value(name)),
     column.vector(EMBEDDING_COLUMN, dimension, false, element),
   ];
@@ -68,9 +83,9 @@ export async function openVectorWriter(output: string, options: VectorWriterOpti
     rowGroupSize: options.rowGroupSize,
     stdout: options.stdout,
   });
-  const stringIds = options.idType === 'string';
+  const idCell = ID_CELL[options.idType];
   const toRow = (record: VectorRecord): TypedRow => {
-    const row: Record<string, TypedRow[string]> = {[ID_COLUMN]: stringIds ? String(record.id) : record.id};
+    const row: Record<string, TypedRow[string]> = {[ID_COLUMN]: idCell(record.id)};
     for (const name of fieldNames) row[name] = record.fields[name];
     row[EMBEDDING_COLUMN] = quantizer === undefined ? record.vector : quantizer.encode(record.vector);
     return record.origin === undefined ? row : {...row, [ROW_ORIGIN]: record.origin};

@@ -12,7 +12,7 @@ import {openTexts, type TextSource} from '../../io/text/read-texts.js';
 import {readVectorMatrix, textCells} from '../../io/vectors/read-vectors.js';
 import type {VectorFileMetadata} from '../../io/vectors/types.js';
 import type {VectorFormat} from '../../io/formats.js';
-import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
+import {rowIdOf, type RowId, type VectorMatrix} from '../../vectors/matrix.js';
 import {isVectorFilePath} from '../vector-input.js';
 
 export interface DedupeInputOptions {
@@ -136,7 +136,7 @@ export async function collectTexts(source: TextSource): Promise<{ids: RowId[]; t
   const ends: number[] = [];
   try {
     for await (const record of source.records) {
-      ids.push(record.id);
+      ids.push(rowIdOf(record.id));
       texts.push(record.text);
       starts.push(record.line);
       ends.push(record.endLine);

@@ -51,7 +51,7 @@ describe('openTexts', () => {
     assert.equal(source.invalidUtf8Lines, 2);
   });
 
-  it('keeps JSONL integer ids beyond 2^53 exactly, as their digits', async () => {
+  it('keeps JSONL integer ids beyond 2^53 exactly: bigints within Int64, their digits beyond', async () => {
     // 2^53 + 1 and 2^53 are one double: read as numbers, these two ids would collide.
     const lines = [
       '{"id": 9007199254740993, "text": "a", "n": 18446744073709551617}',
@@ -63,7 +63,7 @@ describe('openTexts', () => {
     const path = await tempFile('big.jsonl', lines.join('\n') + '\n');
     const source = await openTexts(path, {idColumn: 'id', keepColumns: ['n']});
     const records = await collect(source.records);
-    assert.deepEqual(records.map((r) => r.id), ['9007199254740993', '9007199254740992', '-12345678901234567890123', '90071992547409931', 42]);
+    assert.deepEqual(records.map((r) => r.id), [9007199254740993n, 9007199254740992n, '-12345678901234567890123', 90071992547409931n, 42]);
     // Beyond Int64 too: kept as its digits (JSON text), never rounded.
     assert.deepEqual(records[0]!.fields, {n: new JsonText('18446744073709551617', 'number')});
   });
