@@ -283,6 +283,7 @@ export async function encodeToVectorFile(
       format,
       dimension: encoder.dimension,
       idType: options.idColumn ? 'value' : 'int',
+      idField: options.idColumn,
       fieldNames: writesHashes ? [...keepColumns, TEXT_HASH_COLUMN] : keepColumns,
       metadata: {...(options.metadata ?? vectorFileMetadata(encoder)), 'sbertkit.precision': precision},
       stdout: options.stdout,

@@ -33,6 +33,8 @@ export interface Column {
   type: ColumnType;
   /** Default true. A missing or null cell in a non-nullable column is an error. */
   nullable?: boolean;
+  /** The input field the values come from, when it has another name (`id` from --id-column): what messages name. */
+  inputField?: string;
 }
 
 /**

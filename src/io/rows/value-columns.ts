@@ -87,6 +87,8 @@ export function fixedKindOf(cells: Iterable<Cell>): FixedKind {
 export class ValueColumns {
   private fixedKinds: Map<string, FixedKind> | undefined;
   private firstRows = 0;
+  /** Output column -> the input field it comes from, where they differ (for messages). */
+  private readonly inputFields = new Map<string, string>();
 
   constructor(
     private readonly columns: readonly Column[],
@@ -107,7 +109,8 @@ export class ValueColumns {
       if (column.type.kind !== 'value') return column;
       const kind = fixedKindOf(rows.map((row) => row[column.name]));
       this.fixedKinds!.set(column.name, kind);
-      return {name: column.name, type: {kind}, nullable: true};
+      if (column.inputField !== undefined) this.inputFields.set(column.name, column.inputField);
+      return {name: column.name, type: {kind}, nullable: column.nullable ?? true};
     });
   }
 
@@ -141,10 +144,11 @@ export class ValueColumns {
     }
     const origin = row[ROW_ORIGIN];
     const where = origin === undefined ? {file: this.target} : {file: origin.file, line: origin.line};
+    const field = this.inputFields.get(name) ?? name;
     throw new SbertkitError(
-      `field '${name}' is ${describe(cell)}, but the first ${this.firstRows} rows made it ${ARROW_NAMES[kind]} column of ${this.target} ` +
+      `field '${field}' is ${describe(cell)}, but the first ${this.firstRows} rows made it ${ARROW_NAMES[kind]} column of ${this.target} ` +
         '(Parquet and Arrow fix column types with the first row group); give the field one type in every row, or write JSONL',
-      {...where, field: name},
+      {...where, field},
     );
   }
 }

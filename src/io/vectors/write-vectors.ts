@@ -38,6 +38,8 @@ export interface VectorWriterOptions extends OpenOutputOptions {
   /** Kept columns, written between id and embedding with their values' types. */
   fieldNames?: string[];
   idType: IdType;
+  /** The input field the ids come from (--id-column), named in messages about them. */
+  idField?: string;
   /** Rows per Parquet row group / Arrow record batch (default: about 16 MiB of floats). */
   rowGroupSize?: number;
   /** Stores the vectors at its precision (default: float32 as given, no precision metadata). */
@@ -55,14 +57,14 @@ export interface VectorWriter {
 }
 
 /** The columns of a vector file, in the order they are written (`dimension`: stored values per row). */
-export function vectorColumns(dimension: number, idType: IdType, fieldNames: readonly string[], element: VectorElement = 'float32'): Column[] {
+export function vectorColumns(dimension: number, idType: IdType, fieldNames: readonly string[], element: VectorElement = 'float32', idField?: string): Column[] {
   if (!Number.isInteger(dimension) || dimension < 1) throw new SbertkitError(`vector dimension must be a positive integer, got ${dimension}`);
   const reserved = new Set([ID_COLUMN, EMBEDDING_COLUMN]);
   for (const name of fieldNames) {
     if (reserved.has(name)) throw new SbertkitError(`kept column '${name}' clashes with another output column; rename or drop it`, {field: name});
   }
   return [
-    idType === 'int' ? column.int(ID_COLUMN, false) : idType === 'value' ? column.value(ID_COLUMN, false) : column.string(ID_COLUMN, false),
+    idType === 'int' ? column.int(ID_COLUMN, false) : idType === 'value' ? {...column.value(ID_COLUMN, false), inputField: idField} : column.string(ID_COLUMN, false),
     ...fieldNames.map((name) => column.value(name)),
     column.vector(EMBEDDING_COLUMN, dimension, false, element),
   ];
@@ -74,7 +76,7 @@ export async function openVectorWriter(output: string, options: VectorWriterOpti
   if (quantizer !== undefined && quantizer.dimension !== options.dimension) {
     throw new Error(`quantizer of dimension ${quantizer.dimension} for vectors of ${options.dimension}`);
   }
-  const columns = vectorColumns(quantizer?.length ?? options.dimension, options.idType, fieldNames, quantizer?.element);
+  const columns = vectorColumns(quantizer?.length ?? options.dimension, options.idType, fieldNames, quantizer?.element, options.idField);
   const metadata = quantizer === undefined ? options.metadata : {...options.metadata, ...precisionMetadata(quantizer.precision, quantizer.ranges, options.calibration)};
   const rows = await openRowWriter(output, {
     format: options.format,

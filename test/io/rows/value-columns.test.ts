@@ -152,6 +152,21 @@ describe('value column types across batches', () => {
     });
   }
 
+  it('a column with another input field (the id of --id-column) names that field, and stays non-null', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'ids.parquet');
+    const writer = await openRowWriter(path, {format: 'parquet', columns: [{...column.value('id', false), inputField: 'doc'}], rowGroupSize: 2});
+    const result = writer.write([7n, 8n, 'x-9'].map((id, i) => ({id, ...origin(i + 1)}) as TypedRow)).then(() => writer.commit());
+    await assert.rejects(result, (error: unknown) => error instanceof SbertkitError && error.field === 'doc' && /^in\.jsonl:3: field 'doc' is a string \("x-9"\), but the first 2 rows made it an Int64 column/.test(error.toLine()));
+    const arrowPath = join(dir, 'ids.arrow');
+    const ok = await openRowWriter(arrowPath, {format: 'arrow', columns: [{...column.value('id', false), inputField: 'doc'}], rowGroupSize: 2});
+    await ok.write([7n, 8n].map((id, i) => ({id, ...origin(i + 1)}) as TypedRow));
+    await ok.commit();
+    const field = tableFromIPC(await readFile(arrowPath)).schema.fields[0]!;
+    assert.equal(field.typeId, Type.Int);
+    assert.equal(field.nullable, false);
+  });
+
   it('a decimal after an Int64 first batch fails too (an Int64 cannot hold 2.5)', async () => {
     const {result} = await write('parquet', [1n, 2n, 3n, 2.5]);
     await assert.rejects(result, (error: unknown) => error instanceof SbertkitError && error.line === 4 && /field 'n' is a decimal \(2\.5\), but the first 2 rows made it an Int64 column/.test(error.message));
