@@ -54,7 +54,7 @@ text column; same model, settings and precision, else the run stops naming what 
     precision: Flags.option({description: 'How vectors are stored: float32, float16 (2x smaller), int8/uint8 (4x), binary/ubinary (32x, sign bits).', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
     calibration: Flags.string({description: 'int8/uint8: a vector file (float vectors of the same model) whose per dimension min/max are the ranges.', exclusive: ['calibration-rows'], helpGroup: 'PRECISION'}),
     'calibration-rows': Flags.integer({description: `int8/uint8 without --calibration: take the ranges from this many first rows, held in memory until encoded [default: ${DEFAULT_CALIBRATION_ROWS}].`, min: 1, helpGroup: 'PRECISION'}),
-    reuse: Flags.string({description: 'A previous output (Parquet or Arrow): texts it has, made with the same model and settings, take its vector; only new or changed texts are encoded. Implies --text-hash. May be the output itself.'}),
+    reuse: Flags.string({description: 'A previous output (Parquet or Arrow): texts it has, made with the same model and settings, take its vector; only new or changed texts are encoded. int8/uint8 runs quantize with its ranges. Implies --text-hash. May be the output itself.'}),
     'text-hash': Flags.boolean({description: 'Add a text_sha256 column (sha256 of each text as read) and the model graph checksum, so a later --reuse can match rows without keeping the texts.', default: false}),
     shard: Flags.string({description: 'Encode only part i of N (i/N, counting from 0; rows cut by a hash of the id) and write PART.manifest.json; a rerun of a complete part does nothing.'}),
     ...textInputFlags,

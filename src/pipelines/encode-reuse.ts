@@ -10,6 +10,9 @@
  * and the precision must be the same, else the run stops naming the first setting that differs:
  * silently re-encoding everything would hide a mistake that costs hours on a large corpus.
  *
+ * int8/uint8 OLD is read back through its ranges (each level's middle) and this run quantizes with the
+ * same ranges, so a reused row gets back exactly the integers OLD stored, and new rows are comparable.
+ *
  * OLD is read whole before the model loads: a map from hash to row plus its vectors as float32
  * (about 1.5 GB for a million 384-d rows, binary files unpacked too), so -o may name OLD itself.
  */
@@ -19,7 +22,8 @@ import {ONNX_SHA256_KEY, TEXT_HASH_COLUMN, textHash} from '../io/vectors/text-ha
 import type {VectorFileMetadata} from '../io/vectors/types.js';
 import type {VectorMatrix} from '../vectors/matrix.js';
 import {MatrixBuilder} from '../vectors/matrix-builder.js';
-import type {Precision} from '../vectors/quantize.js';
+import {needsRanges, type Precision, type QuantizationRanges} from '../vectors/quantize.js';
+import {CALIBRATION_KEY, recordedRanges} from '../io/vectors/precision-metadata.js';
 
 export interface ReuseTable {
   /** OLD as given. */
@@ -31,6 +35,12 @@ export interface ReuseTable {
   rows: number;
   /** Where the hashes came from: 'text_sha256' or the kept text column's name. */
   keyedBy: string;
+  /**
+   * int8/uint8 OLD: its ranges, which this run must quantize with (a reused row's integers mean
+   * something only with them), and where they came from (OLD's sbertkit.calibration).
+   */
+  ranges?: QuantizationRanges;
+  calibration?: string;
   /** OLD's vector of the text with this sha256 (its first row of that text). */
   vectorOf(hash: string): Float32Array | undefined;
 }
@@ -48,6 +58,9 @@ export async function readReuseTable(path: string, textColumn: string): Promise<
       throw fail(
         `--reuse needs a vector file that says which model made it (sbertkit.model metadata), and this ${source.format} file does not${source.format === 'jsonl' ? ' (JSONL has no place for metadata)' : ''}; write it as Parquet or Arrow`,
       );
+    }
+    if (needsRanges(source.precision) && recordedRanges(source.metadata, source.dimension, source.file) === undefined) {
+      throw fail(`--reuse of ${source.precision} vectors needs the ranges they were quantized with, and this file records none (sbertkit.ranges metadata)`);
     }
     keyedBy = source.fieldNames.includes(TEXT_HASH_COLUMN) ? TEXT_HASH_COLUMN : source.fieldNames.includes(textColumn) ? textColumn : '';
     if (keyedBy === '') {
@@ -84,6 +97,8 @@ export async function readReuseTable(path: string, textColumn: string): Promise<
     dimension: source.dimension,
     rows,
     keyedBy,
+    ranges: recordedRanges(source.metadata, source.dimension, source.file),
+    calibration: source.metadata[CALIBRATION_KEY],
     vectorOf: (hash) => {
       const row = index.get(hash);
       return row === undefined ? undefined : matrix.row(row);

@@ -156,8 +156,9 @@ export async function runEncode(options: EncodeOptions, services: PipelineServic
       ...options,
       metadata,
       reuseTable: reuse,
-      ranges: calibration?.ranges,
-      calibrationSource: calibration?.description,
+      // With --reuse of int8/uint8 vectors, OLD's ranges (and where they came from) carry over.
+      ranges: calibration?.ranges ?? reuse?.ranges,
+      calibrationSource: calibration?.description ?? (reuse?.ranges === undefined ? undefined : (reuse.calibration ?? `the ranges of ${reuse.file}`)),
       onBatch: (rows) => progress.increment(rows),
     });
     progress.stop();
@@ -357,8 +358,9 @@ function checkPrecisionOptions(options: EncodeOptions): void {
     throw new SbertkitError(`--calibration-rows must be a positive integer, got ${options.calibrationRows}`, {exitCode: EXIT.BAD_INPUT});
   }
   if (options.reuse !== undefined && needsRanges(precision)) {
-    // A reused row's integers mean something only with OLD's ranges, and a new run measures its own.
-    throw new SbertkitError(`--reuse does not work with --precision ${precision} (each file has its own ranges); use float32, float16, binary or ubinary`, {field: '--reuse', exitCode: EXIT.BAD_INPUT});
+    // A reused row's integers mean something only with OLD's ranges, so the run takes those.
+    const flag = options.calibration !== undefined ? '--calibration' : options.calibrationRows !== undefined ? '--calibration-rows' : undefined;
+    if (flag !== undefined) throw new SbertkitError(`${flag} does not go with --reuse: a ${precision} run that reuses vectors quantizes with the reused file's ranges`, {field: flag, exitCode: EXIT.BAD_INPUT});
   }
   if (needsRanges(precision)) return;
   for (const [flag, value] of [['--calibration', options.calibration], ['--calibration-rows', options.calibrationRows]] as const) {

@@ -16,6 +16,7 @@ import {TINY_BERT, writeBertModelFolder} from '../helpers/bert-fixture.js';
 import {runCli} from '../helpers/cli.js';
 import {sqlString, useDuckDb} from '../helpers/duckdb.js';
 import {mulberry32} from '../helpers/prng.js';
+import {referenceLevels} from '../helpers/reference-quantize.js';
 import {tempDir} from '../helpers/tmp.js';
 import {openVectorWriter} from '../../src/io/vectors/write-vectors.js';
 
@@ -252,6 +253,39 @@ describe('encode --reuse', () => {
     assert.deepEqual(await bytes(reusedBinary), await bytes(fullBinary));
   });
 
+  test('int8/uint8: the run quantizes with OLD\'s ranges, reused rows keep OLD\'s integers exactly', async () => {
+    for (const precision of ['int8', 'uint8'] as const) {
+      const oldFile = join(dir, `old-${precision}.parquet`);
+      let r = await encode([join(dir, 'old.jsonl'), '--text-hash', '--precision', precision, '-o', oldFile]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = join(dir, `reused-${precision}.parquet`);
+      r = await encode([join(dir, 'new.jsonl'), '--reuse', oldFile, '--precision', precision, '-o', out]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(envelope(r.stdout).result.encoded, freshTexts.length);
+      const oldMetadata = await parquetMetadata(oldFile);
+      const newMetadata = await parquetMetadata(out);
+      assert.equal(newMetadata['sbertkit.ranges'], oldMetadata['sbertkit.ranges']);
+      assert.equal(newMetadata['sbertkit.calibration'], oldMetadata['sbertkit.calibration']);
+      const integers = async (path: string) => (await query(`SELECT embedding FROM read_parquet(${sqlString(path)})`)).map((row) => (row.embedding as number[]).map(Number));
+      const oldRows = await integers(oldFile);
+      const newRows = await integers(out);
+      // OLD's ranges, as its metadata lists them: [[min...], [max...]].
+      const [min, max] = JSON.parse(oldMetadata['sbertkit.ranges']!) as [number[], number[]];
+      const ranges = {min: Float32Array.from(min), max: Float32Array.from(max)};
+      newTexts.forEach((text, i) => {
+        const oldRow = oldTexts.indexOf(text);
+        if (oldRow >= 0) {
+          assert.deepEqual(newRows[i], oldRows[oldRow], `${precision} row ${i}: OLD's row ${oldRow} exactly`);
+        } else {
+          // Encoded now, quantized by the test's own quantizer with OLD's ranges; fp32 agrees within
+          // 1e-5 across batchings, which can move a value that sits on a level's edge by one level.
+          const expected = referenceLevels(full.vectors[i]!, ranges, precision === 'int8').levels;
+          newRows[i]!.forEach((level, j) => assert.ok(Math.abs(level - expected[j]!) <= 1, `${precision} row ${i} dim ${j}: ${level} vs ${expected[j]}`));
+        }
+      });
+    }
+  });
+
   test('OLD made otherwise is refused with one line naming what differs', async () => {
     const oldFile = join(dir, 'old-for-refusals.parquet');
     let r = await encode([join(dir, 'old.jsonl'), '--text-hash', '-o', oldFile]);
@@ -269,7 +303,8 @@ describe('encode --reuse', () => {
     await refused(['--reuse', oldFile, '--no-normalize'], /made with normalization 'true', this run uses 'false'/);
     await refused(['--reuse', oldFile, '--max-seq-length', '8'], /made with max_seq_length '16', this run uses '8'/);
     await refused(['--reuse', oldFile, '--precision', 'float16'], /stored as float32, this run writes float16/);
-    await refused(['--reuse', oldFile, '--precision', 'int8'], /--reuse does not work with --precision int8/);
+    await refused(['--reuse', oldFile, '--precision', 'int8'], /stored as float32, this run writes int8/);
+    await refused(['--reuse', oldFile, '--precision', 'int8', '--calibration', oldFile], /--calibration does not go with --reuse: a int8 run that reuses vectors quantizes with the reused file's ranges/);
 
     await refused(['--reuse', oldFile, '--keep-columns', 'text_sha256'], /kept column 'text_sha256' clashes with the text hashes/);
     r = await encode([join(dir, 'old.jsonl'), '-o', join(dir, 'plain.parquet')]);

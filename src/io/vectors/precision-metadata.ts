@@ -75,6 +75,17 @@ export function storedLayout(metadata: VectorFileMetadata, element: StoredElemen
   return {precision, declared: true, ranges, dimension};
 }
 
+/**
+ * The int8/uint8 ranges a file's metadata records, or undefined when it records none (or is not
+ * int8/uint8). For a file already opened (its reader checked the ranges against its vectors).
+ */
+export function recordedRanges(metadata: VectorFileMetadata, dimension: number, file: string): QuantizationRanges | undefined {
+  const precision = metadata[PRECISION_KEY] as Precision | undefined;
+  const text = metadata[RANGES_KEY];
+  if (precision === undefined || !needsRanges(precision) || text === undefined) return undefined;
+  return parseRanges(text, dimension, (message) => new SbertkitError(`${RANGES_KEY} metadata ${message}`, {file, exitCode: EXIT.BAD_INPUT}));
+}
+
 function parseRanges(text: string, dimension: number | undefined, fail: (message: string) => SbertkitError): QuantizationRanges {
   let value: unknown;
   try {
