@@ -32,10 +32,16 @@ export const REASON_NAMES: readonly (DropReason | 'kept')[] = ['kept', 'exact', 
  * others, in code points, ties in input order.
  */
 export function keepOrder(rows: number, policy: KeepPolicy, texts?: readonly (string | undefined)[]): Int32Array {
+  if (policy === 'first') return keepOrderByLength(rows, policy);
+  if (texts === undefined) throw new Error(`--keep ${policy} needs texts`);
+  return keepOrderByLength(rows, policy, Float64Array.from({length: rows}, (_, i) => codePointLength(texts[i] ?? '')));
+}
+
+/** keepOrder from the texts' code point lengths alone (no text absent: 0), for callers that do not hold the texts. */
+export function keepOrderByLength(rows: number, policy: KeepPolicy, lengths?: ArrayLike<number>): Int32Array {
   const order = Int32Array.from({length: rows}, (_, i) => i);
   if (policy === 'first') return order;
-  if (texts === undefined) throw new Error(`--keep ${policy} needs texts`);
-  const lengths = Float64Array.from({length: rows}, (_, i) => codePointLength(texts[i] ?? ''));
+  if (lengths === undefined) throw new Error(`--keep ${policy} needs text lengths`);
   const sign = policy === 'longest' ? -1 : 1;
   return order.sort((a, b) => sign * (lengths[a]! - lengths[b]!) || a - b);
 }

@@ -1,3 +1,5 @@
+import {createHash} from 'node:crypto';
+
 /**
  * The key of dedupe's exact stage: two texts are exact duplicates when their keys are equal.
  * Unicode NFC (composed and decomposed accents are one text), case folded, every run of white space
@@ -20,6 +22,18 @@ export function normalizeText(text: string): string {
 export function exactKeys(texts: readonly (string | undefined)[] | undefined, rows: number): (string | undefined)[] {
   if (texts === undefined) return new Array<string | undefined>(rows).fill(undefined);
   return texts.map((t) => (typeof t === 'string' ? normalizeText(t) : undefined));
+}
+
+/**
+ * exactKeys' key of one text as a 128-bit digest (the first half of the sha256 of the key), for
+ * callers that cannot hold every text (the staged merge): equal keys give equal digests, and distinct
+ * keys colliding is out of practical reach. The empty key stays '' (an empty text is nobody's
+ * semantic duplicate, as with exactKeys); no text has no key.
+ */
+export function exactKeyDigest(text: string | undefined): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  const key = normalizeText(text);
+  return key === '' ? '' : createHash('sha256').update(key, 'utf8').digest().toString('base64', 0, 16);
 }
 
 /** Length in Unicode code points (what --keep longest/shortest compares), not UTF-16 units. */

@@ -1,6 +1,7 @@
 /**
  * `dedupe merge`: the decisions of the single-machine dedupe, from the buckets' pairs. The exact
- * stage runs here, over every row's normalized text in part order; the buckets' pairs become each
+ * stage runs here, over every row's normalized text in part order (held as a 128-bit digest, not the
+ * text, so memory does not grow with text length); the buckets' pairs become each
  * semantic row's neighbour list (best first, ties to the lower row); then the same decide() as the
  * single-machine dedupe keeps or drops every row, and the kept rows are copied out of the parts into
  * one vector file, with the duplicates map beside it. The decision is cheap given the pairs, which
@@ -8,8 +9,8 @@
  * its answer.
  */
 import {join} from 'node:path';
-import {decide, exactRepresentatives, keepOrder, type DedupeDecisions, type KeepPolicy} from '../../algorithms/dedupe/decide.js';
-import {exactKeys} from '../../algorithms/dedupe/normalize.js';
+import {decide, exactRepresentatives, keepOrderByLength, type DedupeDecisions, type KeepPolicy} from '../../algorithms/dedupe/decide.js';
+import {codePointLength, exactKeyDigest} from '../../algorithms/dedupe/normalize.js';
 import {listsFromPairs} from '../../algorithms/dedupe/pair-lists.js';
 import {EXIT, SbertkitError} from '../../errors.js';
 import {detectVectorFormat, STDIN} from '../../io/formats.js';
@@ -68,11 +69,10 @@ export async function runDedupeMerge(options: DedupeMergeOptions, services: Pipe
   const markers = await finishedBuckets(work, plan, assignment.assign_id);
 
   services.status(`reading the texts of ${plan.rows} rows`);
-  const {ids, texts, metadata, fieldNames} = await readIdsAndTexts(plan);
+  const {ids, keys, lengths, metadata, fieldNames} = await readIdsAndKeys(plan, options.keep !== 'first');
   const n = plan.rows;
   if (!plan.has_text) services.warn(`the parts have no '${plan.text_column}' column: no exact stage, rows are compared by their vectors only`);
-  const order = keepOrder(n, options.keep, texts);
-  const keys = exactKeys(texts, n);
+  const order = keepOrderByLength(n, options.keep, lengths);
   const representative = exactRepresentatives(keys, order);
   const listRow = new Int32Array(n).fill(-1);
   const semantic: number[] = [];
@@ -142,15 +142,23 @@ async function finishedBuckets(work: string, plan: DedupePlan, assignId: string)
 
 interface PartRows {
   ids: RowId[];
-  texts: (string | undefined)[] | undefined;
+  /** Each row's exact-stage key as a digest (exactKeyDigest); all undefined without a text column. */
+  keys: (string | undefined)[];
+  /** Each text's length in code points, when --keep compares lengths. */
+  lengths: Float64Array | undefined;
   metadata: VectorFileMetadata;
   fieldNames: string[];
 }
 
-/** Every row's id and text in part order; the first part's metadata and columns, which every part must share. */
-async function readIdsAndTexts(plan: DedupePlan): Promise<PartRows> {
+/**
+ * Every row's id, exact key and (when asked) text length, in part order; the first part's metadata
+ * and columns, which every part must share. The texts themselves are not held: at millions of rows
+ * they, and their normalized keys beside them, would be most of the merge's memory.
+ */
+async function readIdsAndKeys(plan: DedupePlan, withLengths: boolean): Promise<PartRows> {
   const ids: RowId[] = [];
-  const texts: (string | undefined)[] | undefined = plan.has_text ? [] : undefined;
+  const keys: (string | undefined)[] = [];
+  const lengths: number[] | undefined = withLengths ? [] : undefined;
   let metadata: VectorFileMetadata | undefined;
   let fieldNames: string[] | undefined;
   for (const part of plan.parts) {
@@ -168,14 +176,21 @@ async function readIdsAndTexts(plan: DedupePlan): Promise<PartRows> {
       fieldNames ??= source.fieldNames;
       for await (const batch of source.batches) {
         for (const id of batch.vectors.ids) ids.push(id);
-        if (texts !== undefined) for (const t of textCells(batch.fields[plan.text_column])!) texts.push(t);
+        if (!plan.has_text) {
+          for (let i = 0; i < batch.vectors.rows; i++) keys.push(undefined);
+          continue;
+        }
+        for (const t of textCells(batch.fields[plan.text_column])!) {
+          keys.push(exactKeyDigest(t));
+          lengths?.push(codePointLength(t ?? ''));
+        }
       }
     } finally {
       await source.close();
     }
   }
   if (ids.length !== plan.rows) throw new SbertkitError(`the parts hold ${ids.length} rows, the plan counted ${plan.rows}; rerun dedupe plan`, {file: plan.parts_dir, exitCode: EXIT.BAD_INPUT});
-  return {ids, texts, metadata: metadata ?? {}, fieldNames: fieldNames ?? []};
+  return {ids, keys, lengths: lengths === undefined ? undefined : Float64Array.from(lengths), metadata: metadata ?? {}, fieldNames: fieldNames ?? []};
 }
 
 /** The kept rows, in part order, re-read from the parts with their original vectors and columns. */
