@@ -50,6 +50,14 @@ export interface JobEncodeSettings {
    * share one set of ranges (ranges from each part's own first rows would make parts disagree).
    */
   calibration?: string;
+  /** --text-hash: parts carry a text_sha256 column, so a later submit can --reuse them. */
+  textHash?: boolean;
+  /**
+   * --reuse: the absolute folder of an earlier submit's parts (same part count and format). Part i
+   * takes its vectors from that folder's part i: an id always lands in the same part, so an unchanged
+   * row finds its old vector there; a row whose id moved is simply encoded.
+   */
+  reuse?: string;
 }
 
 export interface EncodeJobData {

@@ -16,6 +16,9 @@ import {repoRoot} from '../helpers/paths.js';
 import {REDIS_SKIP, redisCommand, TEST_REDIS_URL} from '../helpers/redis.js';
 import {tempDir} from '../helpers/tmp.js';
 import {maxAbsDiff} from '../helpers/vector-math.js';
+import {sqlString, useDuckDb} from '../helpers/duckdb.js';
+
+const query = useDuckDb();
 
 const WORDS = ['the cat', 'a dog runs', 'blue sky', 'quick brown fox', 'music and books', 'coffee or tea', 'city river park'];
 const textOf = (i: number) => `${WORDS[i % WORDS.length]} ${WORDS[(i * 3) % WORDS.length]} ${i}`;
@@ -67,8 +70,10 @@ function readParts(out: string): Line[] {
     .flatMap((name) => readFileSync(join(out, name), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line));
 }
 
+/** Parts are JSONL unless `extra` names another --format. */
 function submit(input: string, out: string, queue: string, extra: string[], env: Record<string, string> = {SBERTKIT_REDIS_URL: url}) {
-  return runCli(['queue', 'submit', 'encode', input, '--id-column', 'id', '--out', out, '--format', 'jsonl', '--model', model.dir, '--queue', queue, ...extra], {env});
+  const format = extra.includes('--format') ? [] : ['--format', 'jsonl'];
+  return runCli(['queue', 'submit', 'encode', input, '--id-column', 'id', '--out', out, ...format, '--model', model.dir, '--queue', queue, ...extra], {env});
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
@@ -207,6 +212,46 @@ describe('sbertkit queue (real redis-server)', {skip: REDIS_SKIP}, () => {
     const lines = readParts(out);
     assert.deepEqual(lines.map((l) => l.id).sort(), [...ids].sort());
     for (const line of lines) assert.deepEqual(line.embedding, reference.get(line.id), line.id);
+    await stop(worker);
+  });
+
+  test('--reuse over an earlier submit\'s parts: unchanged rows keep their vectors part by part, the rest are encoded', async () => {
+    const first = join(dir, 'first.csv');
+    const ids = await writeCsv(first, 60);
+    // The next version: rows 5-9 changed, 20-22 gone, four new rows.
+    const changed = new Set([5, 6, 7, 8, 9]);
+    const gone = new Set([20, 21, 22]);
+    const rows = ids.flatMap((id, i) => (gone.has(i) ? [] : [`${id},${changed.has(i) ? `edited ${textOf(i)}` : textOf(i)}`]));
+    for (let k = 0; k < 4; k++) rows.push(`new-${k},brand new ${textOf(100 + k)}`);
+    const second = join(dir, 'second.csv');
+    await writeFile(second, 'id,text\n' + rows.join('\n') + '\n');
+    const whole = await runCli(['encode', second, '--id-column', 'id', '-o', join(dir, 'second-whole.jsonl'), '--model', model.dir]);
+    assert.equal(whole.code, 0, whole.stderr);
+    const reference = new Map(readFileSync(join(dir, 'second-whole.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line).map((l) => [l.id, l.embedding]));
+
+    const queue = queueName('reuse');
+    const worker = startWorker(['--queue', queue]);
+    const parquet = ['--parts', '3', '--format', 'parquet', '--wait', '--json'];
+    const firstOut = join(dir, 'reuse-first');
+    let r = await submit(first, firstOut, queue, [...parquet, '--text-hash']);
+    assert.equal(r.code, 0, `${r.stderr}\n${worker.output()}`);
+    const secondOut = join(dir, 'reuse-second');
+    r = await submit(second, secondOut, queue, [...parquet, '--reuse', firstOut]);
+    assert.equal(r.code, 0, `${r.stderr}\n${worker.output()}`);
+    const result = (JSON.parse(r.stdout) as {result: Record<string, number>}).result;
+    // An id stays in its part, so each unchanged row finds its text in its own old part.
+    assert.deepEqual([result.rows, result.reused], [rows.length, 60 - gone.size - changed.size]);
+    const parts = readdirSync(secondOut).filter((name) => name.endsWith('.parquet')).map((name) => join(secondOut, name));
+    const lines = (await query(`SELECT id, embedding FROM read_parquet([${parts.map(sqlString).join(', ')}])`)) as unknown as Line[];
+    assert.deepEqual(lines.map((l) => l.id).sort(), [...reference.keys()].sort(), 'every row once');
+    for (const line of lines) assert.ok(maxAbsDiff(Array.from(line.embedding, Number), reference.get(line.id)!) <= 1e-5, line.id);
+
+    const missing = await submit(second, join(dir, 'reuse-bad'), queue, ['--parts', '4', '--format', 'parquet', '--reuse', firstOut]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr.trim(), /--reuse needs the parts of an earlier submit with the same --parts 4 and --format parquet; part-00000-of-00004\.parquet is missing$/);
+    const int8 = await submit(second, join(dir, 'reuse-int8'), queue, ['--parts', '3', '--format', 'parquet', '--reuse', firstOut, '--precision', 'int8', '--calibration', join(firstOut, 'part-00000-of-00003.parquet')]);
+    assert.equal(int8.code, 2);
+    assert.match(int8.stderr, /--reuse on the queue works for float32, float16, binary and ubinary parts, not int8/);
     await stop(worker);
   });
 

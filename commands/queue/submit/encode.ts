@@ -21,6 +21,10 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
       description: 'int8 parts with one calibration for all, the model\'s "passage" prompt, long texts chunked',
       command: '<%= config.bin %> <%= command.id %> /shared/docs.jsonl --parts 16 --out /shared/parts --precision int8 --calibration /shared/sample.parquet --prompt-name passage --on-overflow chunk',
     },
+    {
+      description: 'After the corpus changed: re-encode only new or changed texts, part by part, over the parts of the first run (made with --text-hash)',
+      command: '<%= config.bin %> <%= command.id %> /shared/corpus.csv --id-column id --parts 64 --out /shared/vectors --reuse /shared/vectors --wait',
+    },
     {description: 'Password in the environment, not on the command line', command: 'SBERTKIT_REDIS_URL=redis://:secret@redis:6379 <%= config.bin %> <%= command.id %> /shared/docs.jsonl --parts 8 --out /shared/parts'},
   ];
 
@@ -42,6 +46,10 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
     delimiter: delimiterFlag,
     precision: Flags.option({description: 'How vectors are stored (as encode --precision); int8/uint8 need --calibration.', options: PRECISIONS, default: 'float32' as const, helpGroup: 'PRECISION'})(),
     calibration: Flags.string({description: 'int8/uint8: a vector file every worker can read whose per dimension min/max are the ranges of every part.', helpGroup: 'PRECISION'}),
+    'text-hash': Flags.boolean({description: 'Add a text_sha256 column to every part, so a later submit can --reuse them.', default: false}),
+    reuse: Flags.string({
+      description: 'Folder of an earlier submit\'s parts (same --parts and --format; made with --text-hash or --reuse): part i takes the vectors of unchanged texts from its part i and encodes only the rest. May be --out itself.',
+    }),
     ...textInputFlags,
     ...modelSourceFlags,
     'max-seq-length': modelFlags['max-seq-length'],
@@ -80,6 +88,8 @@ failed parts of an earlier submit are retried. --wait follows the parts and exit
         delimiter: flags.delimiter,
         precision: flags.precision,
         calibration: flags.calibration,
+        textHash: flags['text-hash'],
+        reuse: flags.reuse,
         truncateDim: flags['truncate-dim'],
         prompt: flags.prompt,
         promptName: flags['prompt-name'],

@@ -7,7 +7,7 @@
  */
 import {existsSync, statSync} from 'node:fs';
 import {mkdir, stat} from 'node:fs/promises';
-import {resolve} from 'node:path';
+import {basename, resolve} from 'node:path';
 import type {Job} from 'bullmq';
 import {SbertkitError} from '../../errors.js';
 import type {InvalidUtf8Policy} from '../../io/input/utf8.js';
@@ -51,6 +51,10 @@ export interface SubmitEncodeOptions {
   /** How vectors are stored; int8/uint8 need a calibration file (one range for every part). */
   precision?: Precision;
   calibration?: string;
+  /** Parts get a text_sha256 column (a later submit can --reuse them). */
+  textHash?: boolean;
+  /** An earlier submit's part folder (same --parts and --format): part i reuses its part i's vectors. */
+  reuse?: string;
   /** Encoder options that shape the vectors, carried to every worker. */
   truncateDim?: number;
   prompt?: string;
@@ -83,6 +87,8 @@ export interface SubmitEncodeResult {
   done?: number;
   failed?: number;
   rows?: number;
+  /** With wait and --reuse: of those rows, how many took their vector from the reused parts. */
+  reused?: number;
   seconds: number;
 }
 
@@ -102,6 +108,10 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
   if (options.calibration !== undefined && !(await stat(options.calibration).catch(() => undefined))?.isFile()) {
     throw new SbertkitError('not a readable file (every worker reads the calibration vectors)', {file: options.calibration, field: '--calibration'});
   }
+  if (options.reuse !== undefined && (precision === 'int8' || precision === 'uint8')) {
+    // Every part quantizes with --calibration's ranges, and a reused part with its own: not on the queue.
+    throw new SbertkitError(`--reuse on the queue works for float32, float16, binary and ubinary parts, not ${precision}; use encode --shard i/N --reuse for int8/uint8 parts`, {field: '--reuse'});
+  }
   if (options.chunkOverlap !== undefined && options.onOverflow !== 'chunk') {
     throw new SbertkitError(`--chunk-overlap applies only with --on-overflow chunk (got --on-overflow ${options.onOverflow ?? 'truncate'})`, {field: '--chunk-overlap'});
   }
@@ -117,7 +127,10 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
     ...(options.delimiter === undefined ? {} : {delimiter: options.delimiter}),
     ...(precision === 'float32' ? {} : {precision}),
     ...(options.calibration === undefined ? {} : {calibration: resolve(options.calibration)}),
+    ...(options.textHash === true ? {textHash: true} : {}),
+    ...(options.reuse === undefined ? {} : {reuse: resolve(options.reuse)}),
   };
+  if (settings.reuse !== undefined) await checkReuseParts(settings.reuse, options.parts, settings.format);
   // Columns are checked once here: a wrong --text-column is one line now, not N failed jobs later.
   const check = await openTexts(input, {
     format: settings.inputFormat,
@@ -193,7 +206,15 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
     if (!options.wait) return {...base, seconds: secondsSince(started)};
     services.status(`submission ${submission}: ${added} parts added, ${already} already submitted, ${retried} retried; waiting for the parts (queue ${queueName} at ${target.redacted})`);
     const outcome = await waitForParts(handle.queue, jobs.map((j) => j.opts.jobId), services, options.pollMs ?? 500);
-    const result = {...base, waited: true, done: outcome.done, failed: outcome.failed.length, rows: outcome.rows, seconds: secondsSince(started)};
+    const result = {
+      ...base,
+      waited: true,
+      done: outcome.done,
+      failed: outcome.failed.length,
+      rows: outcome.rows,
+      ...(settings.reuse === undefined ? {} : {reused: outcome.reused}),
+      seconds: secondsSince(started),
+    };
     if (outcome.failed.length > 0) {
       const first = outcome.failed[0]!;
       throw new SbertkitError(`${outcome.failed.length} of ${options.parts} parts failed (submission ${submission}); part ${first.part}: ${first.reason}`, {
@@ -209,6 +230,16 @@ export async function runSubmitEncode(options: SubmitEncodeOptions, services: Pi
   }
 }
 
+/** One line naming the first missing part: the workers would otherwise each fail on their own. */
+async function checkReuseParts(dir: string, parts: number, format: VectorFormat): Promise<void> {
+  for (let index = 0; index < parts; index++) {
+    const path = partFileName(dir, index, parts, format);
+    if (!(await stat(path).catch(() => undefined))?.isFile()) {
+      throw new SbertkitError(`--reuse needs the parts of an earlier submit with the same --parts ${parts} and --format ${format}; ${basename(path)} is missing`, {file: dir, field: '--reuse'});
+    }
+  }
+}
+
 function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -216,6 +247,7 @@ function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
 interface WaitOutcome {
   done: number;
   rows: number;
+  reused: number;
   failed: Array<{part: number; reason: string}>;
 }
 
@@ -234,12 +266,13 @@ async function waitForParts(queue: import('bullmq').Queue, ids: string[], servic
       }
       if (done + failedIds.length === ids.length) {
         const finished = await Promise.all(ids.map((id) => queue.getJob(id) as Promise<Job | undefined>));
-        const rows = finished.reduce((sum, job) => sum + (typeof job?.returnvalue?.rows === 'number' ? (job.returnvalue.rows as number) : 0), 0);
+        const total = (key: 'rows' | 'reused'): number => finished.reduce((sum, job) => sum + (typeof job?.returnvalue?.[key] === 'number' ? (job.returnvalue[key] as number) : 0), 0);
+        const [rows, reused] = [total('rows'), total('reused')];
         const failed = finished
           .map((job, i) => ({job, i}))
           .filter(({i}) => states[i] === 'failed')
           .map(({job, i}) => ({part: i, reason: job?.failedReason ?? 'unknown failure'}));
-        return {done, rows, failed};
+        return {done, rows, reused, failed};
       }
       await new Promise((r) => setTimeout(r, pollMs));
     }
@@ -251,5 +284,6 @@ async function waitForParts(queue: import('bullmq').Queue, ids: string[], servic
 export function submitEncodeSummary(r: SubmitEncodeResult): string {
   const head = `submission ${r.submission}: ${r.parts} parts of ${r.input} -> ${r.out} (queue ${r.queue}; ${r.added} added, ${r.already_submitted} already submitted, ${r.retried} retried)`;
   if (!r.waited) return `${head}; run 'sbertkit queue worker' to process them`;
-  return `${head}; all ${r.done} parts done, ${r.rows} texts, in ${r.seconds.toFixed(1)} s`;
+  const reused = r.reused === undefined ? '' : ` (${r.reused} reused)`;
+  return `${head}; all ${r.done} parts done, ${r.rows} texts${reused}, in ${r.seconds.toFixed(1)} s`;
 }

@@ -11,7 +11,7 @@ import type {SentenceEncoder} from '../../encoder/types.js';
 import {onSignalExit} from '../../signal-exit.js';
 import {DEFAULT_QUEUE, loadBullmq, openWorker} from '../../queue/connection.js';
 import type {DedupeJobData, DedupeStageJobData} from '../../queue/dedupe-jobs.js';
-import type {EncodeJobData, JobModel} from '../../queue/encode-jobs.js';
+import {partFileName, type EncodeJobData, type JobModel} from '../../queue/encode-jobs.js';
 import {failureReason, isPermanent, MAX_STALLED} from '../../queue/job-policy.js';
 import {parseRedisUrl, scrub} from '../../queue/redis-url.js';
 import type {PipelineServices} from '../context.js';
@@ -45,6 +45,8 @@ export interface QueueWorkerResult {
 /** What a job returns (stored in Redis, read by `submit --wait`). */
 export interface EncodeJobResult {
   rows: number;
+  /** Rows whose vector came from the --reuse part (absent in results of workers before it existed). */
+  reused?: number;
   skipped: boolean;
   seconds: number;
   output: string;
@@ -114,13 +116,15 @@ export async function runQueueWorker(options: QueueWorkerOptions, context: Queue
           delimiter: data.settings.delimiter,
           precision: data.settings.precision,
           calibration: data.settings.calibration,
+          textHash: data.settings.textHash,
+          reuse: data.settings.reuse === undefined ? undefined : partFileName(data.settings.reuse, data.shard.index, data.shard.count, data.settings.format),
         },
         {...quiet, loadEncoder: context.loaderFor(data.model)},
         {inputSha256: data.inputSha256, onnxSha256: data.model.onnxSha256},
       );
       counts.completed++;
       services.status(result.skipped ? `${part}: already complete -> ${data.output}` : `${part}: ${result.rows} texts in ${result.seconds.toFixed(1)} s -> ${data.output}`);
-      return {rows: result.rows, skipped: result.skipped, seconds: result.seconds, output: data.output};
+      return {rows: result.rows, reused: result.reused ?? 0, skipped: result.skipped, seconds: result.seconds, output: data.output};
     } catch (error) {
       throw failed(error, job, part);
     }
