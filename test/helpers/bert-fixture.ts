@@ -188,6 +188,11 @@ export interface FusedOps {
    * or 'Attention' with the Q/K/V projections packed inside it.
    */
   attention?: 'MultiHeadAttention' | 'Attention';
+  /**
+   * Every dense layer as Reshape to 2-D, Gemm with the bias, Reshape back: the bias added inside the
+   * GEMM instead of by a separate Add (ORT fuses MatMul + Add into Gemm only for 2-D inputs).
+   */
+  gemmBias?: boolean;
 }
 
 const CONTRIB = 'com.microsoft';
@@ -217,8 +222,18 @@ export function buildBertOnnx(config: BertConfig, weights: BertWeights, opts: Be
       axis: -1,
       epsilon: {float: LAYER_NORM_EPS},
     });
-  const dense = (x: string, lin: Linear, name: string): string =>
-    g.op('Add', [g.op('MatMul', [x, f32(`${name}.weight`, [lin.inDim, lin.outDim], lin.w)]), f32(`${name}.bias`, [lin.outDim], lin.b)]);
+  const weight = (lin: Linear, name: string): string => f32(`${name}.weight`, [lin.inDim, lin.outDim], lin.w);
+  const bias = (lin: Linear, name: string): string => f32(`${name}.bias`, [lin.outDim], lin.b);
+  let dense = (x: string, lin: Linear, name: string): string => g.op('Add', [g.op('MatMul', [x, weight(lin, name)]), bias(lin, name)]);
+  if (opts.fused?.gemmBias) {
+    dense = (x, lin, name) => {
+      const rows = g.op('Reshape', [x, g.ints(`${name}.rows_shape`, [-1, lin.inDim])]);
+      const product = g.op('Gemm', [rows, weight(lin, name), bias(lin, name)]);
+      // Back to [batch, seq, out]: the input's leading dims, then the layer's width.
+      const leading = g.op('Slice', [g.op('Shape', [x]), g.ints(`${name}.from`, [0]), g.ints(`${name}.to`, [2])]);
+      return g.op('Reshape', [product, g.op('Concat', [leading, g.ints(`${name}.width`, [lin.outDim])], {axis: 0})]);
+    };
+  }
 
   // --- Embeddings: word + position (0..seq-1) + token type, then LayerNorm.
   const words = g.op('Gather', [f32('embeddings.word_embeddings.weight', [config.vocabSize, H], weights.wordEmbeddings), inputIds], {axis: 0});
