@@ -31,7 +31,11 @@ import {detectTextFormat} from '../io/formats.js';
 import {fileSha256} from '../models/fingerprint.js';
 import {sbertkitVersion} from '../version.js';
 import {secondsSince, type PipelineServices} from './context.js';
-import {encodeOutputFormat, encodeSummary, runEncode, vectorFileMetadata, type EncodeOptions, type EncodeResult} from './encode.js';
+import {encodeOutputFormat, encodeSummary, openEncodeSource, runEncode, vectorFileMetadata, type EncodeOptions, type EncodeResult} from './encode.js';
+import {fixedKindOf} from '../io/rows/value-columns.js';
+import type {Cell, FixedKind} from '../io/rows/types.js';
+import {ID_COLUMN} from '../io/vectors/types.js';
+import {valueIdCell, type ValuePresets} from '../io/vectors/write-vectors.js';
 
 export interface EncodeShardResult extends EncodeResult {
   /** "i/N". */
@@ -131,7 +135,8 @@ export async function runEncodeShard(
   await removeManifest(manifestPath);
   const preloaded = encoder;
   let model: PartModel | undefined;
-  const result = await runEncode(options, {
+  const presets = await sharedColumnTypes(options);
+  const result = await runEncode({...options, ...(presets === undefined ? {} : {presets})}, {
     ...services,
     loadEncoder: async () => {
       const loaded = preloaded ?? (await services.loadEncoder());
@@ -193,6 +198,35 @@ function checkExpectedGraph(model: PartModel, expect: ShardExpectations): void {
       {exitCode: EXIT.MODEL},
     );
   }
+}
+
+/** Rows of the whole input that type every part's id and kept columns (a columnar first row group at most). */
+export const PART_TYPE_SAMPLE_ROWS = 65_536;
+
+/**
+ * The stored types every part gives its id (--id-column) and kept columns, from the whole input's
+ * first rows, which every part reads anyway. Typed from its own first rows instead, a part whose rows
+ * happen to hold only integers would make Int64 where another makes Float64 or Utf8, and the parts
+ * would no longer read as one table. Undefined when there is no such column.
+ */
+async function sharedColumnTypes(options: EncodeOptions): Promise<ValuePresets | undefined> {
+  const kept = options.keepColumns ?? [];
+  if (options.idColumn === undefined && kept.length === 0) return undefined;
+  const ids: Cell[] = [];
+  const cells = new Map<string, Cell[]>(kept.map((name) => [name, []]));
+  const source = await openEncodeSource({...options, shard: undefined});
+  try {
+    for await (const record of source.records) {
+      ids.push(valueIdCell(record.id));
+      for (const [name, column] of cells) column.push(record.fields[name]);
+      if (ids.length >= PART_TYPE_SAMPLE_ROWS) break;
+    }
+  } finally {
+    await source.close();
+  }
+  const kinds: Record<string, FixedKind> = Object.fromEntries([...cells].map(([name, column]) => [name, fixedKindOf(column)]));
+  if (options.idColumn !== undefined) kinds[ID_COLUMN] = fixedKindOf(ids);
+  return {kinds, by: `the input's first ${ids.length} rows (which type every part)`};
 }
 
 function partSettings(options: EncodeOptions): PartSettings {

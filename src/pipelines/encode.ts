@@ -26,7 +26,7 @@ import {resolveRowFormat} from '../io/rows/write-rows.js';
 import {keepShard, type Shard} from '../io/shard/partition.js';
 import {openTexts, type TextSource} from '../io/text/read-texts.js';
 import type {VectorFileMetadata, VectorRecord} from '../io/vectors/types.js';
-import {openVectorWriter, type VectorWriter} from '../io/vectors/write-vectors.js';
+import {openVectorWriter, type ValuePresets, type VectorWriter} from '../io/vectors/write-vectors.js';
 import {openVectors} from '../io/vectors/read-vectors.js';
 import {EXIT, SbertkitError} from '../errors.js';
 import type {VectorMatrix} from '../vectors/matrix.js';
@@ -40,6 +40,11 @@ export const DEFAULT_CALIBRATION_ROWS = 10_000;
 import {locateOverflow} from './text-overflow.js';
 
 export interface EncodeOptions {
+  /**
+   * Stored types of the id and kept columns fixed beforehand (runEncodeShard: from the whole input's
+   * first rows, so every part has one schema); without it the output's first batch decides.
+   */
+  presets?: ValuePresets;
   input: string;
   output: string;
   inputFormat?: TextFormat;
@@ -285,6 +290,7 @@ export async function encodeToVectorFile(
       dimension: encoder.dimension,
       idType: options.idColumn ? 'value' : 'int',
       idField: options.idColumn,
+      presets: options.presets,
       fieldNames: writesHashes ? [...keepColumns, TEXT_HASH_COLUMN] : keepColumns,
       metadata: {...(options.metadata ?? vectorFileMetadata(encoder)), 'sbertkit.precision': precision},
       stdout: options.stdout,

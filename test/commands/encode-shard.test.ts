@@ -16,6 +16,9 @@ import {repoRoot} from '../helpers/paths.js';
 import {referenceShardOf} from '../helpers/shard-reference.js';
 import {listDir, tempDir} from '../helpers/tmp.js';
 import {maxAbsDiff} from '../helpers/vector-math.js';
+import {useDuckDb} from '../helpers/duckdb.js';
+
+const query = useDuckDb();
 
 const WORDS = ['the cat', 'a dog runs', 'blue sky', 'quick brown fox', 'music and books', 'coffee or tea', 'city river park', 'machine learning model'];
 const ROWS = Array.from({length: 61}, (_, i) => ({id: `doc-${(i * 7919) % 1000}`, text: `${WORDS[i % WORDS.length]} ${WORDS[(i * 3) % WORDS.length]} ${i}`}));
@@ -135,6 +138,29 @@ describe('sbertkit encode --shard', () => {
     await writeFile(part, '');
     const truncated = await encode([own, '--id-column', 'id', '--keep-columns', 'text', '--shard', '1/2', '-o', part]);
     assert.equal(truncated.envelope!.result.skipped, false);
+  });
+
+  test('every part types its id and kept columns from the whole input, so the parts share one schema', async () => {
+    // Rows of part 0 get integer ids and integer n, rows of part 1 string ids and decimal n: typed from
+    // its own rows, part 0 would be BIGINT/BIGINT and part 1 VARCHAR/DOUBLE.
+    const lines: string[] = [];
+    for (let i = 0; lines.length < 40; i++) {
+      if (referenceShardOf(String(i), 2) === 0) lines.push(JSON.stringify({id: i, n: i, text: `row ${i}`}));
+      if (referenceShardOf(`x-${i}`, 2) === 1) lines.push(JSON.stringify({id: `x-${i}`, n: i + 0.5, text: `row ${i}`}));
+    }
+    const mixed = join(dir, 'mixed.jsonl');
+    await writeFile(mixed, lines.join('\n') + '\n');
+    const types: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 2; i++) {
+      const part = join(dir, `mixed-${i}.parquet`);
+      const r = await encode([mixed, '--id-column', 'id', '--keep-columns', 'n', '--shard', `${i}/2`, '-o', part]);
+      assert.equal(r.code, 0, r.stderr);
+      types.push(Object.fromEntries((await query(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${part}'))`)).map((row) => [row.column_name, row.column_type])));
+    }
+    assert.deepEqual(types, [0, 1].map(() => ({id: 'VARCHAR', n: 'DOUBLE', embedding: 'FLOAT[]'})));
+    // Read as one table, every row is there with its value.
+    const rows = await query(`SELECT id, n FROM read_parquet(['${join(dir, 'mixed-0.parquet')}', '${join(dir, 'mixed-1.parquet')}']) ORDER BY n`);
+    assert.deepEqual(rows.map((row) => [row.id, row.n]), lines.map((l) => JSON.parse(l) as {id: unknown; n: number}).sort((a, b) => a.n - b.n).map((r) => [String(r.id), r.n]));
   });
 
   test('stdin, stdout and a bad i/N are refused with one line and exit 2', async () => {

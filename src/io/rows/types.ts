@@ -35,7 +35,16 @@ export interface Column {
   nullable?: boolean;
   /** The input field the values come from, when it has another name (`id` from --id-column): what messages name. */
   inputField?: string;
+  /**
+   * A value column's stored type decided beforehand instead of from the first batch written, and what
+   * decided it (for messages): encode --shard types every part from the whole input's first rows, so
+   * all parts share one schema.
+   */
+  preset?: {kind: FixedKind; by: string};
 }
+
+/** What a value column is stored as in Parquet/Arrow (value-columns.ts). */
+export type FixedKind = 'int' | 'float' | 'bool' | 'string';
 
 /**
  * A JSON value kept as its source text: a nested object or array (`nested`), or a number neither

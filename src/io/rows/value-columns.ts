@@ -17,10 +17,7 @@
  * value as its text, which is what the rule above gives the whole column anyway.
  */
 import {SbertkitError} from '../../errors.js';
-import {JsonText, ROW_ORIGIN, type Cell, type Column, type TypedRow} from './types.js';
-
-/** What a value column may be stored as in Parquet/Arrow. */
-type FixedKind = 'int' | 'float' | 'bool' | 'string';
+import {JsonText, ROW_ORIGIN, type Cell, type Column, type FixedKind, type TypedRow} from './types.js';
 
 const ARROW_NAMES: Record<FixedKind, string> = {int: 'an Int64', float: 'a Float64', bool: 'a Bool', string: 'a Utf8'};
 
@@ -89,6 +86,8 @@ export class ValueColumns {
   private firstRows = 0;
   /** Output column -> the input field it comes from, where they differ (for messages). */
   private readonly inputFields = new Map<string, string>();
+  /** Output column -> what fixed its type, when not this file's first batch (Column.preset). */
+  private readonly decidedBy = new Map<string, string>();
 
   constructor(
     private readonly columns: readonly Column[],
@@ -107,9 +106,10 @@ export class ValueColumns {
     this.firstRows = rows.length;
     return this.columns.map((column) => {
       if (column.type.kind !== 'value') return column;
-      const kind = fixedKindOf(rows.map((row) => row[column.name]));
+      const kind = column.preset?.kind ?? fixedKindOf(rows.map((row) => row[column.name]));
       this.fixedKinds!.set(column.name, kind);
       if (column.inputField !== undefined) this.inputFields.set(column.name, column.inputField);
+      if (column.preset !== undefined) this.decidedBy.set(column.name, column.preset.by);
       return {name: column.name, type: {kind}, nullable: column.nullable ?? true};
     });
   }
@@ -145,8 +145,9 @@ export class ValueColumns {
     const origin = row[ROW_ORIGIN];
     const where = origin === undefined ? {file: this.target} : {file: origin.file, line: origin.line};
     const field = this.inputFields.get(name) ?? name;
+    const decidedBy = this.decidedBy.get(name) ?? `the first ${this.firstRows} rows`;
     throw new SbertkitError(
-      `field '${field}' is ${describe(cell)}, but the first ${this.firstRows} rows made it ${ARROW_NAMES[kind]} column of ${this.target} ` +
+      `field '${field}' is ${describe(cell)}, but ${decidedBy} made it ${ARROW_NAMES[kind]} column of ${this.target} ` +
         '(Parquet and Arrow fix column types with the first row group); give the field one type in every row, or write JSONL',
       {...where, field},
     );

@@ -11,7 +11,7 @@ import {SbertkitError} from '../../errors.js';
 import type {VectorQuantizer} from '../../vectors/quantize.js';
 import type {VectorFormat} from '../formats.js';
 import type {OpenOutputOptions} from '../output/atomic-output.js';
-import {column, ROW_ORIGIN, type Cell, type Column, type TypedRow, type VectorElement} from '../rows/types.js';
+import {column, ROW_ORIGIN, type Cell, type Column, type FixedKind, type TypedRow, type VectorElement} from '../rows/types.js';
 import {openRowWriter} from '../rows/write-rows.js';
 import {precisionMetadata} from './precision-metadata.js';
 import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord} from './types.js';
@@ -23,12 +23,22 @@ import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord}
  */
 export type IdType = 'int' | 'string' | 'value';
 
-/** An id as its cell: integers as bigints in 'value' columns, so Int64 is chosen and 7 is not written as 7.0. */
+/** An id in a 'value' column: integers as bigints, so Int64 is chosen and 7 is not written as 7.0. */
+export function valueIdCell(id: VectorRecord['id']): Cell {
+  return typeof id === 'number' && Number.isInteger(id) ? BigInt(id) : id;
+}
+
 const ID_CELL: Record<IdType, (id: VectorRecord['id']) => Cell> = {
   int: (id) => id,
   string: (id) => String(id),
-  value: (id) => (typeof id === 'number' && Number.isInteger(id) ? BigInt(id) : id),
+  value: valueIdCell,
 };
+
+/** Value columns' stored types by output column name, and what decided them (Column.preset). */
+export interface ValuePresets {
+  kinds: Readonly<Record<string, FixedKind>>;
+  by: string;
+}
 
 export interface VectorWriterOptions extends OpenOutputOptions {
   format: VectorFormat;
@@ -40,6 +50,8 @@ export interface VectorWriterOptions extends OpenOutputOptions {
   idType: IdType;
   /** The input field the ids come from (--id-column), named in messages about them. */
   idField?: string;
+  /** Stored types of value columns (the id under 'value', kept columns) decided beforehand: ValuePresets. */
+  presets?: ValuePresets;
   /** Rows per Parquet row group / Arrow record batch (default: about 16 MiB of floats). */
   rowGroupSize?: number;
   /** Stores the vectors at its precision (default: float32 as given, no precision metadata). */
@@ -76,7 +88,11 @@ export async function openVectorWriter(output: string, options: VectorWriterOpti
   if (quantizer !== undefined && quantizer.dimension !== options.dimension) {
     throw new Error(`quantizer of dimension ${quantizer.dimension} for vectors of ${options.dimension}`);
   }
-  const columns = vectorColumns(quantizer?.length ?? options.dimension, options.idType, fieldNames, quantizer?.element, options.idField);
+  const {presets} = options;
+  const columns = vectorColumns(quantizer?.length ?? options.dimension, options.idType, fieldNames, quantizer?.element, options.idField).map((c) => {
+    const kind = presets?.kinds[c.name];
+    return c.type.kind === 'value' && kind !== undefined ? {...c, preset: {kind, by: presets!.by}} : c;
+  });
   const metadata = quantizer === undefined ? options.metadata : {...options.metadata, ...precisionMetadata(quantizer.precision, quantizer.ranges, options.calibration)};
   const rows = await openRowWriter(output, {
     format: options.format,
