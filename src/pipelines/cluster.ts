@@ -11,6 +11,7 @@ import {STDIN} from '../io/formats.js';
 import {checkOutputWritable} from '../io/output/atomic-output.js';
 import {refuseOutputOverInput} from '../io/output/same-file.js';
 import {column, type Column, type RowFormat, type TypedRow} from '../io/rows/types.js';
+import {idColumn} from './vector-search.js';
 import {openRowWriter, resolveRowFormat} from '../io/rows/write-rows.js';
 import type {RowId} from '../vectors/matrix.js';
 import {normalizeRows} from '../vectors/metric.js';
@@ -113,9 +114,8 @@ export async function runCluster(options: ClusterOptions, services: PipelineServ
     converged = result.converged;
   }
 
-  const idColumn = (name: string): Column => (vectors.ids.every((id) => typeof id === 'number') ? column.int(name, false) : column.string(name, false));
   const withText = texts !== undefined;
-  const columns = [idColumn('id'), ...(withText ? [column.string('text')] : []), column.int('cluster', false), column.float('score')];
+  const columns = [idColumn('id', vectors.ids), ...(withText ? [column.string('text')] : []), column.int('cluster', false), column.float('score')];
   const writer = await openRowWriter(options.output, {format, columns, stdout: options.stdout});
   let stoppedEarly: boolean;
   try {
@@ -135,7 +135,7 @@ export async function runCluster(options: ClusterOptions, services: PipelineServ
     await writer.abort();
     throw error;
   }
-  if (options.summary !== undefined) await writeSummary(options.summary, summaryFormat!, clustering, vectors.ids, texts, idColumn('centre_id'), options.stdout);
+  if (options.summary !== undefined) await writeSummary(options.summary, summaryFormat!, clustering, vectors.ids, texts, idColumn('centre_id', vectors.ids), options.stdout);
 
   const clustered = clustering.clusters.reduce((sum, c) => sum + c.members.length, 0);
   return {

@@ -3,6 +3,7 @@
  * command's progress bar and status lines, and the id column type its output table needs.
  */
 import {column, type Column} from '../io/rows/types.js';
+import {idTypeOf} from '../io/vectors/write-vectors.js';
 import type {RowId, VectorMatrix} from '../vectors/matrix.js';
 import type {BitMatrix} from '../vectors/packed-bits.js';
 import {searchTopK, type SearchOptions, type SearchOutcome} from '../vectors/search.js';
@@ -31,7 +32,7 @@ export async function searchWithProgress(
   }
 }
 
-/** Int64 when every id is a row number or a numeric id, else strings: ids keep the type they came with. */
+/** An id column of pairs and results, typed as vector files type their ids (idTypeOf). */
 export function idColumn(name: string, ids: readonly RowId[]): Column {
-  return ids.every((id) => typeof id === 'number') ? column.int(name, false) : column.string(name, false);
+  return idTypeOf(ids) === 'int' ? column.int(name, false) : column.string(name, false);
 }

@@ -23,6 +23,11 @@ import {EMBEDDING_COLUMN, ID_COLUMN, type VectorFileMetadata, type VectorRecord}
  */
 export type IdType = 'int' | 'string' | 'value';
 
+/** Int64 ids when every id is a row number or a numeric id, else strings: ids keep the type they came with. */
+export function idTypeOf(ids: readonly (string | number)[]): 'int' | 'string' {
+  return ids.every((id) => typeof id === 'number') ? 'int' : 'string';
+}
+
 /** An id in a 'value' column: integers as bigints, so Int64 is chosen and 7 is not written as 7.0. */
 export function valueIdCell(id: VectorRecord['id']): Cell {
   return typeof id === 'number' && Number.isInteger(id) ? BigInt(id) : id;

@@ -17,11 +17,11 @@ import {detectVectorFormat, STDIN} from '../../io/formats.js';
 import {checkOutputWritable} from '../../io/output/atomic-output.js';
 import {openVectors, textCells} from '../../io/vectors/read-vectors.js';
 import {CALIBRATION_KEY, PRECISION_KEY, RANGES_KEY} from '../../io/vectors/precision-metadata.js';
-import type {VectorFileMetadata} from '../../io/vectors/types.js';
-import {openVectorWriter} from '../../io/vectors/write-vectors.js';
+import type {VectorBatch, VectorFileMetadata} from '../../io/vectors/types.js';
+import {idTypeOf} from '../../io/vectors/write-vectors.js';
 import type {RowId} from '../../vectors/matrix.js';
 import {secondsSince, type PipelineServices} from '../context.js';
-import {keptRecords, storedQuantizer, writeDuplicatesMap} from '../dedupe/outputs.js';
+import {storedQuantizer, writeDuplicatesMap, writeKeptBatches} from '../dedupe/outputs.js';
 import {checkPartsUnchanged, partPath} from './parts.js';
 import {bucketsDir, missingBuckets, readAssignment, readBytes, readPlan, type BucketMarker, type DedupePlan} from './work-folder.js';
 
@@ -194,40 +194,30 @@ async function readIdsAndKeys(plan: DedupePlan, withLengths: boolean): Promise<P
 }
 
 /** The kept rows, in part order, re-read from the parts with their original vectors and columns. */
-async function writeKeptParts(plan: DedupePlan, decisions: DedupeDecisions, metadata: VectorFileMetadata, fieldNames: string[], ids: readonly RowId[], output: string, stdout: NodeJS.WritableStream | undefined): Promise<boolean> {
+function writeKeptParts(plan: DedupePlan, decisions: DedupeDecisions, metadata: VectorFileMetadata, fieldNames: string[], ids: readonly RowId[], output: string, stdout: NodeJS.WritableStream | undefined): Promise<boolean> {
   const format = output === STDIN ? 'jsonl' : detectVectorFormat(output);
   if (format === undefined) throw new SbertkitError('name the kept rows\' file .parquet, .arrow, .arrows or .jsonl (or - for JSONL on stdout)', {file: output, exitCode: EXIT.BAD_INPUT});
-  const writer = await openVectorWriter(output, {
+  return writeKeptBatches(partBatches(plan), decisions, output, {
     quantizer: storedQuantizer(metadata, plan.dimension, partPath(plan.parts_dir, plan.parts[0]!)),
     calibration: metadata[CALIBRATION_KEY],
     format,
     dimension: plan.dimension,
     metadata,
     fieldNames,
-    idType: ids.every((id) => typeof id === 'number') ? 'int' : 'string',
+    idType: idTypeOf(ids),
     stdout,
   });
-  try {
-    let row = 0;
-    for (const part of plan.parts) {
-      if (writer.closed) break;
-      const source = await openVectors(partPath(plan.parts_dir, part), {format: part.format, idColumn: plan.id_column ?? undefined});
-      try {
-        for await (const batch of source.batches) {
-          if (writer.closed) break;
-          await writer.write(keptRecords(batch, decisions, row));
-          row += batch.vectors.rows;
-        }
-      } finally {
-        await source.close();
-      }
+}
+
+/** Every part's batches in part order, each part open only while it is read. */
+async function* partBatches(plan: DedupePlan): AsyncGenerator<VectorBatch> {
+  for (const part of plan.parts) {
+    const source = await openVectors(partPath(plan.parts_dir, part), {format: part.format, idColumn: plan.id_column ?? undefined});
+    try {
+      yield* source.batches;
+    } finally {
+      await source.close();
     }
-    const stopped = writer.closed;
-    await writer.commit();
-    return stopped;
-  } catch (error) {
-    await writer.abort();
-    throw error;
   }
 }
 

@@ -14,7 +14,7 @@ import {openVectors, type VectorSource} from '../../io/vectors/read-vectors.js';
 import {CALIBRATION_KEY, PRECISION_KEY, storedLayout} from '../../io/vectors/precision-metadata.js';
 import {EMBEDDING_COLUMN, type VectorBatch, type VectorFileMetadata, type VectorRecord} from '../../io/vectors/types.js';
 import {storedElement, VectorQuantizer, type Precision} from '../../vectors/quantize.js';
-import {openVectorWriter} from '../../io/vectors/write-vectors.js';
+import {idTypeOf, openVectorWriter, type VectorWriterOptions} from '../../io/vectors/write-vectors.js';
 import type {RowId, VectorMatrix} from '../../vectors/matrix.js';
 import {idColumn} from '../vector-search.js';
 import type {DedupeInput, VectorInput} from './input.js';
@@ -39,8 +39,8 @@ export async function writeKeptRows(input: DedupeInput, decisions: DedupeDecisio
 }
 
 /** The kept rows of a vector file, batch by batch, into a file of the same precision and columns. */
-async function copyKeptVectors(source: VectorSource, input: VectorInput, decisions: DedupeDecisions, output: string, stdout: NodeJS.WritableStream | undefined): Promise<boolean> {
-  const writer = await openVectorWriter(output, {
+function copyKeptVectors(source: VectorSource, input: VectorInput, decisions: DedupeDecisions, output: string, stdout: NodeJS.WritableStream | undefined): Promise<boolean> {
+  return writeKeptBatches(source.batches, decisions, output, {
     // A compact file (int8, binary...) is read as floats and stored again at its precision and
     // ranges: its levels read back as the middle of their intervals, which map to the same levels.
     quantizer: storedQuantizer(input.metadata, source.dimension, input.file),
@@ -49,12 +49,21 @@ async function copyKeptVectors(source: VectorSource, input: VectorInput, decisio
     dimension: source.dimension,
     metadata: input.metadata,
     fieldNames: source.fieldNames,
-    idType: input.ids.every((id) => typeof id === 'number') ? 'int' : 'string',
+    idType: idTypeOf(input.ids),
     stdout,
   });
+}
+
+/**
+ * Writes the kept rows of `batches` (rows numbered from 0 across them, as the decisions are) into a
+ * new vector file and commits it; aborts it on error. True when stdout's reader went away first, in
+ * which case the batches are left unread (a generator's finally still runs).
+ */
+export async function writeKeptBatches(batches: AsyncIterable<VectorBatch>, decisions: DedupeDecisions, output: string, options: VectorWriterOptions): Promise<boolean> {
+  const writer = await openVectorWriter(output, options);
   try {
     let row = 0;
-    for await (const batch of source.batches) {
+    for await (const batch of batches) {
       if (writer.closed) break;
       await writer.write(keptRecords(batch, decisions, row));
       row += batch.vectors.rows;
