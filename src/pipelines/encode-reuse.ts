@@ -53,13 +53,15 @@ export async function readReuseTable(path: string, textColumn: string): Promise<
   let vectors: VectorMatrix | undefined;
   let rows = 0;
   let keyedBy: string;
+  let ranges: QuantizationRanges | undefined;
   try {
     if (source.metadata['sbertkit.model'] === undefined) {
       throw fail(
         `--reuse needs a vector file that says which model made it (sbertkit.model metadata), and this ${source.format} file does not${source.format === 'jsonl' ? ' (JSONL has no place for metadata)' : ''}; write it as Parquet or Arrow`,
       );
     }
-    if (needsRanges(source.precision) && recordedRanges(source.metadata, source.dimension, source.file) === undefined) {
+    ranges = recordedRanges(source.metadata, source.dimension, source.file);
+    if (needsRanges(source.precision) && ranges === undefined) {
       throw fail(`--reuse of ${source.precision} vectors needs the ranges they were quantized with, and this file records none (sbertkit.ranges metadata)`);
     }
     keyedBy = source.fieldNames.includes(TEXT_HASH_COLUMN) ? TEXT_HASH_COLUMN : source.fieldNames.includes(textColumn) ? textColumn : '';
@@ -97,7 +99,7 @@ export async function readReuseTable(path: string, textColumn: string): Promise<
     dimension: source.dimension,
     rows,
     keyedBy,
-    ranges: recordedRanges(source.metadata, source.dimension, source.file),
+    ranges,
     calibration: source.metadata[CALIBRATION_KEY],
     vectorOf: (hash) => {
       const row = index.get(hash);

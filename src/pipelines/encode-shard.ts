@@ -31,7 +31,7 @@ import {detectTextFormat} from '../io/formats.js';
 import {fileSha256} from '../models/fingerprint.js';
 import {sbertkitVersion} from '../version.js';
 import {secondsSince, type PipelineServices} from './context.js';
-import {encodeOutputFormat, encodeSummary, openEncodeSource, runEncode, vectorFileMetadata, type EncodeOptions, type EncodeResult} from './encode.js';
+import {encodeOutputFormat, encodeSummary, openEncodeTexts, runEncode, vectorFileMetadata, type EncodeOptions, type EncodeResult} from './encode.js';
 import {fixedKindOf} from '../io/rows/value-columns.js';
 import type {Cell, FixedKind} from '../io/rows/types.js';
 import {ID_COLUMN} from '../io/vectors/types.js';
@@ -207,14 +207,16 @@ export const PART_TYPE_SAMPLE_ROWS = 65_536;
  * The stored types every part gives its id (--id-column) and kept columns, from the whole input's
  * first rows, which every part reads anyway. Typed from its own first rows instead, a part whose rows
  * happen to hold only integers would make Int64 where another makes Float64 or Utf8, and the parts
- * would no longer read as one table. Undefined when there is no such column.
+ * would no longer read as one table. Undefined when there is no such column, or the parts are JSONL
+ * (no column types to fix).
  */
 async function sharedColumnTypes(options: EncodeOptions): Promise<ValuePresets | undefined> {
   const kept = options.keepColumns ?? [];
   if (options.idColumn === undefined && kept.length === 0) return undefined;
+  if (encodeOutputFormat(options.output, options.format) === 'jsonl') return undefined;
   const ids: Cell[] = [];
   const cells = new Map<string, Cell[]>(kept.map((name) => [name, []]));
-  const source = await openEncodeSource({...options, shard: undefined});
+  const source = await openEncodeTexts(options);
   try {
     for await (const record of source.records) {
       ids.push(valueIdCell(record.id));

@@ -226,7 +226,13 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
   await refuseOutputOverInput(options.output, [options.input]);
   encodeOutputFormat(options.output, options.format);
   await checkOutputWritable(options.output);
-  const source = await openTexts(options.input, {
+  const source = await openEncodeTexts(options);
+  return options.shard === undefined ? source : keepShard(source, options.shard);
+}
+
+/** Every record of the input as encode reads it (columns, types, decoding), before any --shard cut. */
+export function openEncodeTexts(options: EncodeOptions): Promise<TextSource> {
+  return openTexts(options.input, {
     delimiter: options.delimiter,
     format: options.inputFormat ?? (options.input === STDIN ? 'txt' : undefined),
     textColumn: options.textColumn,
@@ -237,7 +243,6 @@ export async function openEncodeSource(options: EncodeOptions): Promise<TextSour
     onInvalidUtf8: options.onInvalidUtf8,
     stdin: options.stdin,
   });
-  return options.shard === undefined ? source : keepShard(source, options.shard);
 }
 
 export interface EncodeToFileResult {

@@ -262,8 +262,8 @@ export function buildBertOnnx(config: BertConfig, weights: BertWeights, opts: Be
   // LayerNorm(residual + x·w + b): three ops, or one SkipLayerNormalization that also adds the bias.
   const residualNorm = (input: string, lin: Linear, residual: string, norm: LayerNormWeights, denseName: string, normName: string): string => {
     if (!fused.skipLayerNorm) return layerNorm(g.op('Add', [dense(input, lin, denseName), residual]), norm, normName);
-    const product = g.op('MatMul', [input, f32(`${denseName}.weight`, [lin.inDim, lin.outDim], lin.w)]);
-    const affine = [f32(`${normName}.weight`, [H], norm.gamma), f32(`${normName}.bias`, [H], norm.beta), f32(`${denseName}.bias`, [H], lin.b)];
+    const product = g.op('MatMul', [input, weight(lin, denseName)]);
+    const affine = [f32(`${normName}.weight`, [H], norm.gamma), f32(`${normName}.bias`, [H], norm.beta), bias(lin, denseName)];
     return g.op('SkipLayerNormalization', [product, residual, ...affine], {epsilon: {float: LAYER_NORM_EPS}}, undefined, CONTRIB);
   };
 
